@@ -1,0 +1,3 @@
+from airflow_ai_governance.cli import run
+
+run()

@@ -1,0 +1,79 @@
+"""Shared fixtures: a sidecar database on SQLite and on the local PostgreSQL server.
+
+PostgreSQL tests use one database created for this pytest run (``aigov_test_<random>``) and
+dropped at the end; each test gets the ``ai_governance`` schema freshly migrated.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PG_HOST = os.environ.get("AIGOV_TEST_PG_HOST", "127.0.0.1")
+PG_ADMIN_URL = f"postgresql+psycopg://postgres@{PG_HOST}:5432/postgres"
+
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+
+
+def _admin_execute(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"host={PG_HOST} port=5432 user=postgres dbname=postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """A PostgreSQL database for this test run, dropped afterwards."""
+    name = f"aigov_test_{uuid.uuid4().hex[:10]}"
+    try:
+        _admin_execute(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # pragma: no cover - environment problem, reported clearly
+        pytest.fail(f"PostgreSQL at {PG_HOST}:5432 is not usable ({exc}); run scripts/ensure-postgres.sh")
+    yield f"postgresql+psycopg://postgres@{PG_HOST}:5432/{name}"
+    _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _reset_pg_schema(url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS ai_governance CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty sidecar database URL, once on SQLite and once on PostgreSQL."""
+    from airflow_ai_governance.store import dispose_engines, upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ai_governance.db'}"
+    else:
+        url = request.getfixturevalue("pg_database_url")
+        _reset_pg_schema(url)
+    upgrade(url)
+    yield url
+    dispose_engines()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty sidecar database on SQLite only (fast unit tests)."""
+    from airflow_ai_governance.store import dispose_engines, upgrade
+
+    url = f"sqlite:///{tmp_path / 'ai_governance.db'}"
+    upgrade(url)
+    yield url
+    dispose_engines()
+
+
+@pytest.fixture
+def examples_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "dags" / "governance"
