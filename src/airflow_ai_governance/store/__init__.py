@@ -1,0 +1,101 @@
+"""The governance sidecar: its own database (SQLite or PostgreSQL), models, migrations, audit log.
+
+Importing this package loads SQLAlchemy, never Airflow (Alembic only when migrating).
+"""
+
+from __future__ import annotations
+
+from airflow_ai_governance.store.audit import (
+    GENESIS_HASH,
+    AuditEventRecord,
+    NewAuditEvent,
+    VerifyResult,
+    append_event,
+    append_events,
+    canonical_json,
+    export_events,
+    verify_chain,
+)
+from airflow_ai_governance.store.engine import (
+    DB,
+    SCHEMA,
+    dispose_engines,
+    get_engine,
+    mask_url,
+    resolve_url,
+    session_scope,
+)
+from airflow_ai_governance.store.models import (
+    ApprovalDecision,
+    AuditEvent,
+    Base,
+    CheckResult,
+    DriftMeasurement,
+    Escalation,
+    GovernedRun,
+    LifecycleTransition,
+    PolicyVersion,
+    Review,
+    UseCase,
+    metadata,
+    utcnow,
+)
+from airflow_ai_governance.store.records import (
+    finish_run,
+    get_run,
+    list_approvals,
+    list_runs,
+    open_escalation,
+    record_approval,
+    record_check,
+    record_drift,
+    record_review,
+    resolve_escalation,
+    start_run,
+)
+from airflow_ai_governance.store.schema import current_revision, upgrade
+
+__all__ = [
+    "DB",
+    "GENESIS_HASH",
+    "SCHEMA",
+    "ApprovalDecision",
+    "AuditEvent",
+    "AuditEventRecord",
+    "Base",
+    "CheckResult",
+    "DriftMeasurement",
+    "Escalation",
+    "GovernedRun",
+    "LifecycleTransition",
+    "NewAuditEvent",
+    "PolicyVersion",
+    "Review",
+    "UseCase",
+    "VerifyResult",
+    "append_event",
+    "append_events",
+    "canonical_json",
+    "current_revision",
+    "dispose_engines",
+    "export_events",
+    "finish_run",
+    "get_engine",
+    "get_run",
+    "list_approvals",
+    "list_runs",
+    "mask_url",
+    "metadata",
+    "open_escalation",
+    "record_approval",
+    "record_check",
+    "record_drift",
+    "record_review",
+    "resolve_escalation",
+    "resolve_url",
+    "session_scope",
+    "start_run",
+    "upgrade",
+    "utcnow",
+    "verify_chain",
+]

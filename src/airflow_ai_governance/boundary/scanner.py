@@ -1,0 +1,269 @@
+"""The built-in data-boundary scanner: the public :class:`Scanner` and the record/DataFrame walks.
+
+Detection itself lives in :mod:`._detectors` (compiled, linear-time patterns confirmed by
+:mod:`.validators`). Overlapping findings are resolved here by a fixed priority: a validated IBAN
+beats the phone-like digit groups inside it, a connection-string password beats the e-mail-like
+``pw@host`` around it, and between two findings of the same priority the longer one wins.
+
+Nothing here logs or stores a matched value; findings carry offsets only.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from airflow_ai_governance.boundary import _detectors as _d
+from airflow_ai_governance.boundary.types import EntityType, Finding
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Scanner", "ScannerBase", "parse_types", "scan_text"]
+
+# A hit before it becomes a Finding: (start, end, rank, confidence). Rank = overlap priority.
+_Hit = _d.Hit
+_RANK = _d.RANK
+_TYPE_BY_RANK = _d.TYPE_BY_RANK
+_CELL_SEP = _d.CELL_SEP
+
+
+def _resolve_overlaps(hits: list[_Hit]) -> list[_Hit]:
+    """Drop hits that overlap a hit of higher priority (lower rank), then a longer one."""
+    hits.sort()
+    clean = True
+    for a, b in zip(hits, hits[1:], strict=False):
+        if b[0] < a[1]:
+            clean = False
+            break
+    if clean:
+        return hits
+    kept_starts: list[int] = []
+    kept: list[_Hit] = []
+    for hit in sorted(hits, key=lambda h: (h[2], h[0] - h[1], h[0])):
+        i = bisect.bisect_right(kept_starts, hit[0])
+        if i > 0 and kept[i - 1][1] > hit[0]:
+            continue
+        if i < len(kept) and kept[i][0] < hit[1]:
+            continue
+        kept_starts.insert(i, hit[0])
+        kept.insert(i, hit)
+    return kept
+
+
+def parse_types(types: Iterable[EntityType | str] | None) -> frozenset[EntityType]:
+    """The set of entity types to scan for (all of them when ``types`` is None)."""
+    if types is None:
+        return frozenset(EntityType)
+    if isinstance(types, str | EntityType):
+        types = [types]
+    return frozenset(EntityType.parse(t) for t in types)
+
+
+_IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _key_path(parent: str | None, key: object) -> str:
+    name = key if isinstance(key, str) else str(key)
+    if _IDENTIFIER_RE.match(name):
+        return name if parent is None else f"{parent}.{name}"
+    quoted = f"[{json.dumps(name, ensure_ascii=False)}]"
+    return quoted if parent is None else parent + quoted
+
+
+def _index_path(parent: str | None, index: int) -> str:
+    return f"[{index}]" if parent is None else f"{parent}[{index}]"
+
+
+def iter_text_leaves(obj: Any) -> Iterator[tuple[str | None, str]]:
+    """Every scannable string of a record, depth-first in document order, with its path.
+
+    Strings are yielded as they are; integers (not booleans) as their decimal form, so a card
+    number stored as a JSON number is scanned too. Mapping keys, floats and None are not scanned.
+    """
+    stack: list[tuple[str | None, Any]] = [(None, obj)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            yield path, node
+        elif isinstance(node, bool) or node is None:
+            continue
+        elif isinstance(node, int):
+            yield path, str(node)
+        elif isinstance(node, Mapping):
+            items = list(node.items())
+            stack.extend((_key_path(path, k), child) for k, child in reversed(items))
+        elif isinstance(node, list | tuple):
+            stack.extend((_index_path(path, i), child) for i, child in reversed(list(enumerate(node))))
+
+
+def dataframe_path(column: object, row: int) -> str:
+    """The ``Finding.path`` of a DataFrame cell: ``<column>[<row position>]``."""
+    return _index_path(_key_path(None, column), row)
+
+
+def default_columns(df: pd.DataFrame) -> list[Any]:
+    """Columns scanned by default: text (object / string) and integer columns."""
+    import pandas as pd
+
+    cols: list[Any] = []
+    for name, dtype in df.dtypes.items():
+        if (
+            pd.api.types.is_object_dtype(dtype)
+            or pd.api.types.is_string_dtype(dtype)
+            or (pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
+        ):
+            cols.append(name)
+    return cols
+
+
+def _cell_text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return str(value)
+    try:  # numpy integers
+        import numbers
+
+        if isinstance(value, numbers.Integral):
+            return str(int(value))
+    except (TypeError, ValueError):  # pragma: no cover - exotic integral types
+        return None
+    return None
+
+
+class ScannerBase:
+    """Record and DataFrame scanning on top of ``scan_text``; shared by every backend."""
+
+    types: frozenset[EntityType]
+
+    def scan_text(self, text: str) -> list[Finding]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def scan_record(self, obj: Any) -> list[Finding]:
+        """Findings in every string of a dict / list / str (recursively), with their field path."""
+        findings: list[Finding] = []
+        for path, text in iter_text_leaves(obj):
+            found = self.scan_text(text)
+            if path is None:
+                findings.extend(found)
+            else:
+                findings.extend(replace(f, path=path) for f in found)
+        return findings
+
+    def scan_cells(
+        self, df: pd.DataFrame, columns: Sequence[Any] | None = None
+    ) -> Iterator[tuple[Any, int, str, list[Finding]]]:
+        """``(column, row position, cell text, findings)`` for every cell with findings."""
+        cols = list(columns) if columns is not None else default_columns(df)
+        for col in cols:
+            for row, value in enumerate(df[col].tolist()):
+                text = _cell_text(value)
+                if text:
+                    found = self.scan_text(text)
+                    if found:
+                        yield col, row, text, found
+
+    def scan_dataframe(self, df: pd.DataFrame, columns: Sequence[Any] | None = None) -> list[Finding]:
+        """Findings per cell of the given columns (default: text and integer columns).
+
+        ``Finding.path`` is ``<column>[<row position>]``; offsets are into the cell's text.
+        """
+        findings: list[Finding] = []
+        for col, row, _text, found in self.scan_cells(df, columns):
+            path = dataframe_path(col, row)
+            findings.extend(replace(f, path=path) for f in found)
+        return findings
+
+
+class Scanner(ScannerBase):
+    """The built-in PII and secret scanner.
+
+    ``Scanner(types=None)`` scans for every :class:`EntityType`; pass a subset (members or names)
+    to scan for fewer. Results for a subset are exactly the full scan's findings of those types.
+    """
+
+    def __init__(self, types: Iterable[EntityType | str] | None = None) -> None:
+        self.types = parse_types(types)
+        # Also run the types whose findings can shadow a requested type (higher priority), so that
+        # a subset scan returns exactly the full scan's findings of those types.
+        worst = max((_RANK[t] for t in self.types), default=-1)
+        self._active = frozenset(t for t in _TYPE_BY_RANK if _RANK[t] <= worst)
+        self._filter = self._active != self.types
+
+    def __repr__(self) -> str:
+        return f"Scanner(types={sorted(t.value for t in self.types)!r})"
+
+    def _hits(self, text: str) -> list[_Hit]:
+        hits = _d.run_passes(text, self._active)
+        if len(hits) > 1:
+            hits = _resolve_overlaps(hits)
+        return hits
+
+    def scan_text(self, text: str) -> list[Finding]:
+        """Findings in ``text``, sorted by start offset."""
+        if not text:
+            return []
+        hits = self._hits(text)
+        if not hits:
+            return []
+        types = _TYPE_BY_RANK
+        if self._filter:
+            wanted = self.types
+            return [Finding(types[r], s, e, c) for s, e, r, c in hits if types[r] in wanted]
+        return [Finding(types[r], s, e, c) for s, e, r, c in hits]
+
+    def scan_cells(
+        self, df: pd.DataFrame, columns: Sequence[Any] | None = None
+    ) -> Iterator[tuple[Any, int, str, list[Finding]]]:
+        """Vectorised: each column's cells are joined with a NUL separator and scanned in one pass."""
+        cols = list(columns) if columns is not None else default_columns(df)
+        for col in cols:
+            values = df[col].tolist()
+            texts: list[str] = []
+            rows: list[int] = []
+            for row, value in enumerate(values):
+                text = _cell_text(value)
+                if text:
+                    texts.append(text)
+                    rows.append(row)
+            if not texts:
+                continue
+            joined = _CELL_SEP.join(texts)
+            if joined.count(_CELL_SEP) != len(texts) - 1:  # a cell contains NUL itself
+                for row, text in zip(rows, texts, strict=True):
+                    found = self.scan_text(text)
+                    if found:
+                        yield col, row, text, found
+                continue
+            starts: list[int] = []
+            offset = 0
+            for text in texts:
+                starts.append(offset)
+                offset += len(text) + 1
+            per_cell: dict[int, list[Finding]] = {}
+            for f in self.scan_text(joined):
+                i = bisect.bisect_right(starts, f.start) - 1
+                base = starts[i]
+                if f.end > base + len(texts[i]):
+                    continue  # cannot happen (no pattern crosses NUL); kept as a guard
+                per_cell.setdefault(i, []).append(replace(f, start=f.start - base, end=f.end - base))
+            for i in sorted(per_cell):
+                yield col, rows[i], texts[i], per_cell[i]
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_scanner(types: frozenset[EntityType]) -> Scanner:
+    return Scanner(types)
+
+
+def scan_text(text: str, types: Iterable[EntityType | str] | None = None) -> list[Finding]:
+    """Scan ``text`` with a cached default :class:`Scanner` for ``types`` (all types by default)."""
+    return _cached_scanner(parse_types(types)).scan_text(text)

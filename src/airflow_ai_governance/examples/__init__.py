@@ -1,0 +1,1 @@
+"""Support code for the example DAGs in the repository's ``dags/`` folder (offline models)."""

@@ -1,0 +1,109 @@
+"""The data-boundary gate: approved inputs only, and the policy's action per sensitive entity type."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_ai_governance.boundary import BoundaryAction, apply_boundary
+from airflow_ai_governance.exceptions import DataBoundaryViolation
+from airflow_ai_governance.gates.preflight import GovernedRunContext, finish
+from airflow_ai_governance.policy import UseCasePolicy
+from airflow_ai_governance.store import record_check
+
+INPUT_KINDS = ("asset", "connection", "table", "path")
+
+
+def parse_input_ref(ref: str) -> tuple[str, str]:
+    """``"table:finance.invoices"`` -> ``("table", "finance.invoices")``; a bare URI is an asset."""
+    kind, sep, value = ref.partition(":")
+    if sep and kind in INPUT_KINDS:
+        return kind, value
+    if "://" in ref:
+        return "asset", ref
+    raise ValueError(
+        f"input {ref!r} must be written as KIND:VALUE with KIND one of {', '.join(INPUT_KINDS)} "
+        "(e.g. table:finance.invoices, connection:erp_readonly, path:/data/x.csv) or be an asset URI"
+    )
+
+
+def unapproved_inputs(policy: UseCasePolicy, inputs: Iterable[str]) -> list[str]:
+    """The inputs that match none of the policy's approved inputs."""
+    bad = []
+    for ref in inputs:
+        kind, value = parse_input_ref(ref)
+        if not any(approved.matches(kind, value) for approved in policy.approved_inputs):
+            bad.append(ref)
+    return bad
+
+
+@dataclass(frozen=True, slots=True)
+class BoundaryOutcome:
+    data: Any
+    outcome: str  # pass | redacted | recorded
+    summary: dict[str, int]
+    findings: int
+
+
+def enforce_boundary(ctx: GovernedRunContext, data: Any, inputs: Iterable[str] = ()) -> BoundaryOutcome:
+    """Check inputs and scan ``data``; record the result; raise on a violation.
+
+    Returns the data to pass on (redacted where the policy says so). Matched values are never
+    stored or logged: the sidecar gets counts per entity type and field paths only.
+    """
+    policy = ctx.policy
+    boundary = policy.data_boundary
+    inputs = list(inputs)
+    bad = unapproved_inputs(policy, inputs)
+    if bad:
+        _refuse(
+            ctx,
+            f"inputs outside the approved inputs of {ctx.use_case_id!r}: {', '.join(bad)}",
+            {"unapproved_inputs": bad, "approved": [f"{a.kind}:{a.pattern}" for a in policy.approved_inputs]},
+        )
+    if boundary is None:
+        _refuse(ctx, f"use case {ctx.use_case_id!r} has no data_boundary in its policy", {})
+        raise AssertionError("unreachable")
+    actions = boundary.actions()
+    result = apply_boundary(data, {str(t): a for t, a in actions.items()})
+    summary = result.summary()
+    paths = sorted({f.path for f in result.findings if f.path})[:50]
+    details: dict[str, Any] = {"inputs": inputs, "found": summary, "paths": paths}
+    if result.blocked:
+        blocked = sorted({str(f.type) for f in result.blocked})
+        details["blocked_types"] = blocked
+        _refuse(
+            ctx,
+            f"data boundary of {ctx.use_case_id!r} blocks {', '.join(blocked)}: "
+            f"{len(result.blocked)} finding(s) at {', '.join(sorted({f.path or '(text)' for f in result.blocked})[:5])}",
+            details,
+        )
+    if result.redacted:
+        outcome = "redacted"
+    elif any(actions[f.type] is BoundaryAction.RECORD for f in result.findings):
+        outcome = "recorded"
+    else:
+        outcome = "pass"
+    record_check(
+        ctx.db,
+        use_case_id=ctx.use_case_id,
+        check="data_boundary",
+        outcome=outcome,
+        governed_run_id=ctx.governed_run_id,
+        details=details,
+    )
+    return BoundaryOutcome(result.data, outcome, summary, len(result.findings))
+
+
+def _refuse(ctx: GovernedRunContext, message: str, details: dict[str, Any]) -> None:
+    record_check(
+        ctx.db,
+        use_case_id=ctx.use_case_id,
+        check="data_boundary",
+        outcome="fail",
+        governed_run_id=ctx.governed_run_id,
+        details=details,
+    )
+    finish(ctx, "blocked", details={"gate": ctx.gate, "reason": message})
+    raise DataBoundaryViolation(message, details)

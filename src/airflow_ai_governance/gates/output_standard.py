@@ -1,0 +1,76 @@
+"""The output-standard gate: the AI output against the GX suite built from the policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_ai_governance.exceptions import OutputStandardFailed
+from airflow_ai_governance.gates.preflight import GovernedRunContext, finish, output_hash
+from airflow_ai_governance.store import record_check
+
+
+@dataclass(frozen=True, slots=True)
+class StandardOutcome:
+    output: Any  # what passes on: all of it, or the valid rows when quarantining
+    outcome: str  # pass | quarantined
+    report: dict[str, Any]
+    quarantined: list[Any]
+
+
+def enforce_output_standard(ctx: GovernedRunContext, output: Any) -> StandardOutcome:
+    """Validate ``output``; record the result; block (raise) or quarantine on failure.
+
+    Quarantine passes the valid rows on and holds the others back (returned in ``quarantined``);
+    a table-level failure, or no valid row left, blocks. The sidecar gets the report (counts,
+    expectation types, row indexes), never sample values.
+    """
+    from airflow_ai_governance.quality import split_valid_rows, validate_output
+
+    standard = ctx.policy.output_standard
+    if standard is None:
+        _block(ctx, f"use case {ctx.use_case_id!r} has no output_standard in its policy", {})
+    assert standard is not None
+    report = validate_output(output, standard, name=ctx.use_case_id)
+    details = report.to_dict()
+    if report.success:
+        _record(ctx, "pass", details, output)
+        return StandardOutcome(output, "pass", details, [])
+    if standard.on_failure == "quarantine":
+        good, bad = split_valid_rows(output, report)
+        if good:
+            details["quarantined_rows"] = len(bad)
+            _record(ctx, "quarantined", details, good)
+            return StandardOutcome(good, "quarantined", details, bad)
+    _block(ctx, f"output of {ctx.use_case_id!r} fails its output standard: {report.message}", details)
+    raise AssertionError("unreachable")
+
+
+def _record(ctx: GovernedRunContext, outcome: str, details: dict[str, Any], passed_on: Any) -> None:
+    record_check(
+        ctx.db,
+        use_case_id=ctx.use_case_id,
+        check="output_standard",
+        outcome=outcome,
+        governed_run_id=ctx.governed_run_id,
+        details=details,
+    )
+    finish(
+        ctx,
+        "success",
+        output_hash=output_hash(passed_on),
+        details={"gate": "output_standard", "outcome": outcome},
+    )
+
+
+def _block(ctx: GovernedRunContext, message: str, details: dict[str, Any]) -> None:
+    record_check(
+        ctx.db,
+        use_case_id=ctx.use_case_id,
+        check="output_standard",
+        outcome="fail",
+        governed_run_id=ctx.governed_run_id,
+        details=details,
+    )
+    finish(ctx, "blocked", details={"gate": "output_standard", "reason": message[:2000]})
+    raise OutputStandardFailed(message, details)

@@ -1,0 +1,97 @@
+"""``GovernedLLMOperator``: common-ai's ``LLMOperator`` run under its use case's policy."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.ai.operators.llm import LLMOperator
+
+from airflow_ai_governance.gates import GovernedRunContext, finish, output_hash
+from airflow_ai_governance.gates.ai_task import from_agent_result, text_hash
+from airflow_ai_governance.operators.base import GovernedMixin
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from pydantic_ai import Agent
+    from pydantic_ai.models import Model
+
+
+class LLMGovernanceMixin(GovernedMixin):
+    """Preflight before the LLM call; model, prompt hash, usage and latency into the run record.
+
+    ``model`` (a pydantic-ai ``Model``, e.g. a ``FunctionModel``) replaces the connection's model:
+    for tests and offline demos. Without it the connection ``llm_conn_id`` is used unchanged.
+    ``output_field`` passes on one field of a structured output (e.g. the list of records in
+    ``{"claims": [...]}``), so the output-standard gate sees records.
+    """
+
+    governance_gate = "ai_task"
+    _governed: GovernedRunContext
+    _llm_call: dict[str, Any]
+
+    def _init_governance(self, use_case: str, model: Model | None, output_field: str | None) -> None:
+        self.use_case = use_case
+        self.model = model
+        self.output_field = output_field
+
+    def _create_agent(self, *, output_type: Any, instructions: str) -> Agent[object, Any]:
+        if self.model is None:
+            return super()._create_agent(output_type=output_type, instructions=instructions)  # type: ignore[misc,no-any-return]
+        from pydantic_ai import Agent
+
+        return Agent(self.model, output_type=output_type, instructions=instructions or None)
+
+    def _run_llm(self, context: Context, agent: Any, user_prompt: Any, *, usage_limits: Any) -> Any:
+        started = time.perf_counter()
+        result = super()._run_llm(context, agent, user_prompt, usage_limits=usage_limits)  # type: ignore[misc]
+        self._llm_call = {
+            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            "prompt_hash": text_hash(f"{getattr(self, 'system_prompt', '')}\n{user_prompt}"),
+            **from_agent_result(result),
+        }
+        return result
+
+    def execute(self, context: Context) -> Any:
+        self._governed = self.governance_preflight(context)
+        self._llm_call = {}
+        try:
+            output = super().execute(context)  # type: ignore[misc]
+        except BaseException as exc:
+            finish(
+                self._governed,
+                "failed",
+                details={"gate": "ai_task", "error": type(exc).__name__},
+                **self._llm_call,
+            )
+            raise
+        if self.output_field is not None:
+            output = output[self.output_field]
+        model_id = getattr(self, "model_id", None) or (
+            getattr(self.model, "model_name", None) if self.model else None
+        )
+        fields = {
+            **self._llm_call,
+            "output_hash": output_hash(output),
+            "input_hash": output_hash(getattr(self, "prompt", None)),
+        }
+        if model_id:
+            fields["model_id"] = model_id
+        finish(self._governed, "success", **fields)
+        return output
+
+
+class GovernedLLMOperator(LLMGovernanceMixin, LLMOperator):
+    """``LLMOperator`` with governance: ``GovernedLLMOperator(use_case=..., prompt=..., llm_conn_id=...)``.
+
+    Structured outputs are returned as dicts (``serialize_output=True``) so that the output-standard
+    gate can validate them. Approval is the job of the ``GovernanceApprovalOperator`` gate, not of
+    ``require_approval``.
+    """
+
+    def __init__(
+        self, *, use_case: str, model: Model | None = None, output_field: str | None = None, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("serialize_output", True)
+        super().__init__(**kwargs)
+        self._init_governance(use_case, model, output_field)

@@ -1,0 +1,265 @@
+"""The append-only, hash-chained audit log.
+
+Each event stores its predecessor's hash (the first one stores :data:`GENESIS_HASH`) and its own
+``hash = sha256(canonical JSON of [seq, event_id, at, use_case_id, governed_run_id, actor,
+event_type, payload, prev_hash])``, where ``payload`` is the canonical JSON text stored in the row
+and ``at`` is ISO 8601 UTC with microseconds. Editing, deleting or reordering events therefore
+breaks the chain, and :func:`verify_chain` names the first bad event.
+
+No fork, ever: appends are serialized per database. PostgreSQL takes a transaction-level advisory
+lock and reads the tail after it (READ COMMITTED sees the latest commit); SQLite write
+transactions begin IMMEDIATE (see :mod:`.engine`). The lock is held until commit, so appending
+last in a transaction keeps it short. ``seq`` is the primary key: even a misconfigured writer
+(e.g. REPEATABLE READ) fails with an IntegrityError rather than forking the chain.
+Tail truncation is the one edit a chain cannot reveal by itself: keep the head that
+``aigov audit verify`` prints somewhere else if that matters (PostgreSQL's trigger refuses DELETE).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import PurePath
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from airflow_ai_governance.store.engine import DB, read_connection, session_scope
+from airflow_ai_governance.store.models import AuditEvent, utcnow
+
+log = logging.getLogger(__name__)
+
+GENESIS_HASH = "0" * 64
+# pg_advisory_xact_lock key of the chain ("AIGOV" + 1); one chain per database.
+_CHAIN_LOCK_KEY = 0x4149_474F_5600_0002
+_STREAM_BATCH = 1000
+_TABLE: sa.Table = AuditEvent.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class NewAuditEvent:
+    """An event to append; :func:`append_events` assigns its place in the chain."""
+
+    event_type: str
+    actor: str
+    payload: Mapping[str, Any] | None = None
+    use_case_id: str | None = None
+    governed_run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEventRecord:
+    """A stored event. ``payload`` is the canonical JSON text that was hashed."""
+
+    seq: int
+    event_id: str
+    at: datetime
+    use_case_id: str | None
+    governed_run_id: str | None
+    actor: str
+    event_type: str
+    payload: str
+    prev_hash: str
+    hash: str
+
+    def expected_hash(self) -> str:
+        return chain_hash(
+            self.seq,
+            self.event_id,
+            self.at,
+            self.use_case_id,
+            self.governed_run_id,
+            self.actor,
+            self.event_type,
+            self.payload,
+            self.prev_hash,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (``at`` as ISO text, ``payload`` parsed), as exported."""
+        return {**asdict(self), "at": iso(self.at), "payload": json.loads(self.payload)}
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    event_id: str | None = None
+    reason: str | None = None
+    head_seq: int = 0
+    head_hash: str = GENESIS_HASH
+
+
+# ----------------------------------------------------------------------------------- hashing
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, uuid.UUID | Decimal | PurePath):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    raise TypeError(f"audit payload value {value!r} ({type(value).__name__}) is not JSON-serializable")
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no whitespace, UTF-8, no NaN."""
+    return json.dumps(
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=_json_default,
+    )
+
+
+def iso(at: datetime) -> str:
+    return at.isoformat(timespec="microseconds")
+
+
+def chain_hash(
+    seq: int,
+    event_id: str,
+    at: datetime,
+    use_case_id: str | None,
+    governed_run_id: str | None,
+    actor: str,
+    event_type: str,
+    payload: str,
+    prev_hash: str,
+) -> str:
+    fields = [seq, event_id, iso(at), use_case_id, governed_run_id, actor, event_type, payload, prev_hash]
+    return hashlib.sha256(canonical_json(fields).encode()).hexdigest()
+
+
+# ------------------------------------------------------------------------------------ append
+def append_event(
+    db: DB,
+    *,
+    event_type: str,
+    actor: str,
+    payload: Mapping[str, Any] | None = None,
+    use_case_id: str | None = None,
+    governed_run_id: str | None = None,
+) -> AuditEventRecord:
+    """Append one event. Given a Session, it joins that transaction (append last: see module doc)."""
+    event = NewAuditEvent(event_type, actor, payload, use_case_id, governed_run_id)
+    return append_events(db, [event])[0]
+
+
+def append_events(db: DB, events: Sequence[NewAuditEvent]) -> list[AuditEventRecord]:
+    """Append ``events`` in order, in one transaction (one lock, one commit for the batch)."""
+    if not events:
+        return []
+    with session_scope(db) as session:
+        session.flush()  # pending rows of the caller go first; then Core, to keep the lock short
+        conn = session.connection()
+        seq, prev_hash = _lock_tail(conn)
+        at = utcnow()  # taken under the lock, so ``at`` never decreases along the chain
+        records = []
+        for event in events:
+            seq += 1
+            payload = canonical_json(dict(event.payload or {}))
+            unsealed = AuditEventRecord(
+                seq,
+                str(uuid.uuid4()),
+                at,
+                event.use_case_id,
+                event.governed_run_id,
+                event.actor,
+                event.event_type,
+                payload,
+                prev_hash,
+                hash="",
+            )
+            records.append(replace(unsealed, hash=unsealed.expected_hash()))
+            prev_hash = records[-1].hash
+        conn.execute(_TABLE.insert(), [asdict(r) for r in records])
+    return records
+
+
+def _lock_tail(conn: Connection) -> tuple[int, str]:
+    """Take the chain lock (held until commit) and return the tail's ``(seq, hash)``."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_CHAIN_LOCK_KEY)))
+    tail = conn.execute(sa.select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)).first()
+    return (tail.seq, tail.hash) if tail else (0, GENESIS_HASH)
+
+
+# ------------------------------------------------------------------------------------- read
+def _stream(db: Engine | str | None, stmt: sa.Select[Any]) -> Iterator[AuditEventRecord]:
+    """Rows of ``stmt`` as records, fetched in batches (server-side cursor on PostgreSQL)."""
+    with read_connection(db) as conn:
+        for row in conn.execution_options(yield_per=_STREAM_BATCH).execute(stmt):
+            yield AuditEventRecord(**row._asdict())
+
+
+def _select_events() -> sa.Select[Any]:
+    return sa.select(*(_TABLE.c[name] for name in AuditEventRecord.__slots__))
+
+
+def verify_chain(db: Engine | str | None = None) -> VerifyResult:
+    """Walk the chain in ``seq`` order (constant memory) and report the first bad event, if any.
+
+    Detects edits (stored hash differs from the content's hash), deletions (a missing ``seq``, or a
+    ``prev_hash`` that is not the predecessor's hash) and reorderings (an event hashed for another
+    position). Sees one consistent snapshot, so it may run while writers append.
+    """
+    expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
+    for event in _stream(db, _select_events().order_by(_TABLE.c.seq)):
+        reason = None
+        if event.seq != expected_seq:
+            reason = (
+                f"seq {expected_seq} is missing: the chain jumps from seq {expected_seq - 1} to seq "
+                f"{event.seq} (event {event.event_id}); events were deleted or renumbered"
+            )
+        elif event.hash != event.expected_hash():
+            reason = (
+                f"event seq {event.seq} ({event.event_id}) was altered: its stored hash does not match "
+                "its content (edited, or moved from another position)"
+            )
+        elif event.prev_hash != prev_hash:
+            reason = (
+                f"event seq {event.seq} ({event.event_id}) does not link to its predecessor: prev_hash "
+                f"{event.prev_hash[:12]}... != {prev_hash[:12]}...; events were deleted, replaced or reordered"
+            )
+        if reason:
+            log.warning("Audit chain broken: %s", reason)
+            return VerifyResult(
+                False, checked, expected_seq, event.event_id, reason, expected_seq - 1, prev_hash
+            )
+        expected_seq, prev_hash, checked = expected_seq + 1, event.hash, checked + 1
+    return VerifyResult(True, checked, head_seq=checked, head_hash=prev_hash)
+
+
+def export_events(
+    db: Engine | str | None = None,
+    *,
+    use_case_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Stream events in ``seq`` order as dicts (see :meth:`AuditEventRecord.to_dict`).
+
+    ``since`` is inclusive, ``until`` exclusive; both must be timezone-aware.
+    """
+    stmt = _select_events().order_by(_TABLE.c.seq)
+    if use_case_id is not None:
+        stmt = stmt.where(_TABLE.c.use_case_id == use_case_id)
+    if since is not None:
+        stmt = stmt.where(_TABLE.c.at >= since)
+    if until is not None:
+        stmt = stmt.where(_TABLE.c.at < until)
+    for event in _stream(db, stmt):
+        yield event.to_dict()

@@ -1,0 +1,364 @@
+"""Where the sidecar lives and how to talk to it: URL resolution, engines, sessions, errors.
+
+URL resolution order (first hit wins), see :func:`resolve_url`:
+
+1. an explicit URL (``aigov --db-url``, a function argument);
+2. ``AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN``;
+3. ``[ai_governance] sql_alchemy_conn`` of the Airflow configuration (``airflow.configuration.conf``
+   when Airflow is already imported, else ``$AIRFLOW_CONFIG`` / ``$AIRFLOW_HOME/airflow.cfg`` read
+   with :mod:`configparser`, so the CLI does not pay for importing Airflow);
+4. the Airflow connection ``ai_governance_default`` (``AIRFLOW_CONN_AI_GOVERNANCE_DEFAULT`` as URI or
+   JSON; when Airflow is imported, also ``BaseHook.get_connection``: secrets backends, metastore,
+   or the task supervisor);
+5. ``sqlite:///$AIRFLOW_HOME/ai_governance.db`` (``AIRFLOW_HOME`` defaults to ``~/airflow``).
+
+Every database error that means "the sidecar cannot serve us" (unreachable server, missing file,
+tables not migrated, pool exhausted) is raised as :class:`SidecarUnavailable` with the URL masked.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.orm import Session
+
+from airflow_ai_governance.exceptions import SidecarUnavailable
+from airflow_ai_governance.store.migrations import HEAD_REVISION, KNOWN_REVISIONS, VERSION_TABLE
+
+log = logging.getLogger(__name__)
+
+#: PostgreSQL schema that holds every sidecar table (and the Alembic version table).
+SCHEMA = "ai_governance"
+CONN_ID = "ai_governance_default"
+ENV_URL = "AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN"
+ENV_CONN = "AIRFLOW_CONN_AI_GOVERNANCE_DEFAULT"
+
+#: A session, an engine, a URL, or ``None`` (resolve the URL): what every store function accepts.
+DB = Session | Engine | str | None
+
+_SQLITE_BUSY_TIMEOUT_MS = 30_000
+_PG_CONNECT_TIMEOUT_S = 10
+_LIBPQ_EXTRAS = frozenset(
+    {"sslmode", "sslcert", "sslkey", "sslrootcert", "sslcrl", "application_name", "connect_timeout"}
+    | {"options", "target_session_attrs", "keepalives", "keepalives_idle"}
+)
+# Execution option read by the SQLite ``begin`` hook: read-only work may share the database.
+_READONLY = "aigov_readonly"
+_HINT = (
+    "Check [ai_governance] sql_alchemy_conn or the connection ai_governance_default; "
+    "run `aigov db upgrade` for a new database."
+)
+
+_engines: dict[str, Engine] = {}
+_ready: set[str] = set()
+_lock = threading.Lock()
+
+
+# --------------------------------------------------------------------------------------- URLs
+def airflow_home() -> Path:
+    return Path(os.environ.get("AIRFLOW_HOME") or "~/airflow").expanduser()
+
+
+def resolve_url(explicit: str | None = None) -> str:
+    """Return the sidecar's SQLAlchemy URL (order in the module docstring), driver normalized."""
+    url = (
+        explicit
+        or os.environ.get(ENV_URL)
+        or _url_from_airflow_config()
+        or _url_from_connection()
+        or f"sqlite:///{airflow_home() / 'ai_governance.db'}"
+    )
+    return _normalize(url)
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL with its password replaced by ``***`` (safe for logs and error messages)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except exc.ArgumentError:
+        return "<unparseable URL>"
+
+
+def _normalize(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _url_from_airflow_config() -> str | None:
+    if "airflow" in sys.modules:
+        try:
+            from airflow.configuration import conf
+        except ImportError:  # a Task-SDK-only worker: fall back to reading the file
+            pass
+        else:
+            value = conf.get("ai_governance", "sql_alchemy_conn", fallback=None)
+            return str(value) if value else None
+    path = Path(os.environ.get("AIRFLOW_CONFIG") or airflow_home() / "airflow.cfg").expanduser()
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(path, encoding="utf-8")
+    return parser.get("ai_governance", "sql_alchemy_conn", fallback=None) or None
+
+
+def _url_from_connection() -> str | None:
+    raw = os.environ.get(ENV_CONN)
+    if raw:
+        return _connection_env_to_url(raw)
+    if "airflow" not in sys.modules:
+        return None
+    try:
+        from airflow.sdk import BaseHook
+        from airflow.sdk.exceptions import AirflowNotFoundException
+    except ImportError:
+        from airflow.exceptions import AirflowNotFoundException
+        from airflow.hooks.base import BaseHook
+    try:
+        conn = BaseHook.get_connection(CONN_ID)
+    except AirflowNotFoundException:
+        return None
+    return connection_to_url(
+        conn.conn_type, conn.host, conn.login, conn.password, conn.port, conn.schema, conn.extra_dejson
+    )
+
+
+def _connection_env_to_url(raw: str) -> str:
+    """``AIRFLOW_CONN_...`` as Airflow accepts it: a JSON object or a URI."""
+    if raw.lstrip().startswith("{"):
+        data = json.loads(raw)
+        extra_field = data.get("extra") or {}
+        return connection_to_url(
+            data.get("conn_type", ""),
+            data.get("host"),
+            data.get("login"),
+            data.get("password"),
+            data.get("port"),
+            data.get("schema"),
+            json.loads(extra_field) if isinstance(extra_field, str) else extra_field,
+        )
+    parts = urlsplit(raw)
+    scheme = parts.scheme.replace("-", "_")
+    if scheme == "sqlite":  # host is the (URL-quoted) path, or the path is the path
+        path = unquote(parts.netloc) if parts.netloc else "/" + unquote(parts.path).lstrip("/")
+        return connection_to_url("sqlite", path, None, None, None, None, {})
+    query = dict(parse_qsl(parts.query))
+    extra: dict[str, Any] = json.loads(query.pop("__extra__")) if "__extra__" in query else query
+    return connection_to_url(
+        scheme,
+        unquote(parts.hostname or ""),
+        unquote(parts.username or ""),
+        unquote(parts.password or ""),
+        parts.port,
+        unquote(parts.path[1:]),
+        extra,
+    )
+
+
+def connection_to_url(
+    conn_type: str,
+    host: str | None,
+    login: str | None,
+    password: str | None,
+    port: int | None,
+    schema: str | None,
+    extra: Mapping[str, Any],
+) -> str:
+    """Build a SQLAlchemy URL from Airflow connection fields (``Connection.get_uri()`` is not one).
+
+    ``postgres``/``postgresql`` become ``postgresql+psycopg`` (libpq options from ``extra`` are kept);
+    ``sqlite`` takes the database path from ``host`` (or ``schema``).
+    """
+    kind = (conn_type or "").lower().replace("-", "_")
+    if kind in ("postgres", "postgresql"):
+        query = {k: str(v) for k, v in extra.items() if k in _LIBPQ_EXTRAS}
+        return URL.create(
+            "postgresql+psycopg",
+            username=login or None,
+            password=password or None,
+            host=host or None,
+            port=int(port) if port else None,
+            database=schema or None,
+            query=query,
+        ).render_as_string(hide_password=False)
+    if kind == "sqlite":
+        path = host or schema
+        if not path:
+            raise SidecarUnavailable(f"The connection {CONN_ID} (sqlite) has no database path in host.")
+        return f"sqlite:///{Path(path).expanduser()}"
+    raise SidecarUnavailable(
+        f"The connection {CONN_ID} has conn_type {conn_type!r}; the AI governance sidecar supports "
+        "postgres and sqlite. Fix the connection or set [ai_governance] sql_alchemy_conn."
+    )
+
+
+# ------------------------------------------------------------------------------------ engines
+def create_engine(url: str) -> Engine:
+    """A new (uncached) engine configured for the sidecar; prefer :func:`get_engine`."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(parsed)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        defaults = {"connect_timeout": _PG_CONNECT_TIMEOUT_S, "application_name": "airflow-ai-governance"}
+        connect_args = {k: v for k, v in defaults.items() if k not in parsed.query}
+    return sa.create_engine(
+        parsed,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        connect_args=connect_args,
+        execution_options={"schema_translate_map": {None: SCHEMA}},
+    )
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _sqlite_on_begin)
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=FULL",  # lose nothing: every commit is on disk
+        "foreign_keys=ON",
+        f"busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    # Writers take the write lock up front: a deferred transaction that reads the audit tail and
+    # then writes could otherwise fail with SQLITE_BUSY instead of waiting its turn.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READONLY) else "BEGIN IMMEDIATE")
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for ``url`` (resolved when ``None``); created lazily, no I/O."""
+    resolved = resolve_url(url)
+    with _lock:
+        engine = _engines.get(resolved)
+        if engine is None:
+            engine = _engines[resolved] = create_engine(resolved)
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every cached engine's connections and forget them (tests, shutdown)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _ready.clear()
+
+
+def _forget_engines_after_fork() -> None:
+    # A forked child must not reuse its parent's pooled connections.
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+    _ready.clear()
+
+
+os.register_at_fork(after_in_child=_forget_engines_after_fork)
+
+
+def _as_engine(db: Engine | str | None) -> Engine:
+    return db if isinstance(db, Engine) else get_engine(db)
+
+
+# ----------------------------------------------------------------------------------- errors
+def unavailable(url: str | URL, reason: object) -> SidecarUnavailable:
+    first_line = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
+    return SidecarUnavailable(
+        f"AI governance sidecar at {mask_url(url)} is unreachable: {first_line}. {_HINT}"
+    )
+
+
+# SQLSTATEs meaning "not migrated": undefined table / schema / column.
+_NOT_MIGRATED_SQLSTATES = frozenset({"42P01", "3F000", "42703"})
+
+
+@contextmanager
+def translate_errors(url: str | URL) -> Iterator[None]:
+    """Re-raise the database errors that mean "sidecar unusable" as :class:`SidecarUnavailable`."""
+    try:
+        yield
+    except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError) as error:
+        raise unavailable(url, getattr(error, "orig", None) or error) from error
+    except exc.DBAPIError as error:
+        if error.connection_invalidated or getattr(error.orig, "sqlstate", None) in _NOT_MIGRATED_SQLSTATES:
+            raise unavailable(url, error.orig) from error
+        raise
+
+
+# A Table (not a lightweight table()) so that schema_translate_map applies to it.
+_version_table = sa.Table(VERSION_TABLE, sa.MetaData(), sa.Column("version_num", sa.String(32)))
+
+
+def _ensure_ready(engine: Engine) -> None:
+    """Once per engine: the database exists and is migrated to a revision this code knows."""
+    key = engine.url.render_as_string(hide_password=False)
+    if key in _ready:
+        return
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database and not Path(database).exists():
+        raise unavailable(engine.url, f"the SQLite file {database} does not exist")
+    with engine.connect().execution_options(**{_READONLY: True}) as conn:
+        revisions = set(conn.execute(sa.select(_version_table.c.version_num)).scalars())
+    if not revisions:
+        raise unavailable(engine.url, "the database has no AI governance schema yet")
+    if HEAD_REVISION not in revisions:
+        if revisions <= set(KNOWN_REVISIONS):
+            raise unavailable(engine.url, f"the schema is at revision {min(revisions)}, not {HEAD_REVISION}")
+        log.warning(
+            "Sidecar %s is at revision %s, newer than this code (%s); carrying on.",
+            mask_url(engine.url),
+            ", ".join(sorted(revisions)),
+            HEAD_REVISION,
+        )
+    _ready.add(key)
+
+
+# --------------------------------------------------------------------------------- sessions
+@contextmanager
+def session_scope(db: DB = None, *, readonly: bool = False) -> Iterator[Session]:
+    """Yield a Session in a transaction that commits on success and rolls back on error.
+
+    ``db`` may be a URL, an engine, ``None`` (resolved URL) or an existing Session: that one is
+    yielded as is and its owner commits, so store functions compose into one transaction.
+    ``readonly=True`` lets SQLite readers run alongside the single writer.
+    On SQLite, write transactions start with ``BEGIN IMMEDIATE`` (one writer at a time).
+    """
+    if isinstance(db, Session):
+        yield db
+        return
+    engine = _as_engine(db)
+    with translate_errors(engine.url):
+        _ensure_ready(engine)
+        bind = engine.execution_options(**{_READONLY: True}) if readonly else engine
+        with Session(bind, expire_on_commit=False) as session, session.begin():
+            yield session
+
+
+@contextmanager
+def read_connection(db: Engine | str | None = None) -> Iterator[Connection]:
+    """A read-only Core connection inside a transaction (one consistent snapshot), for streaming."""
+    engine = _as_engine(db)
+    with translate_errors(engine.url):
+        _ensure_ready(engine)
+        with engine.connect().execution_options(**{_READONLY: True}) as conn, conn.begin():
+            yield conn

@@ -1,0 +1,12 @@
+"""Alembic migrations of the sidecar (run them with ``aigov db upgrade``).
+
+They use their own version table, so they never touch Airflow's ``alembic_version``. A new
+revision goes in ``versions/`` and its id is appended to :data:`KNOWN_REVISIONS` (a unit test
+checks both agree): the list lets engines check the schema without importing Alembic.
+"""
+
+from __future__ import annotations
+
+VERSION_TABLE = "alembic_version_ai_governance"
+KNOWN_REVISIONS: tuple[str, ...] = ("0001_initial",)
+HEAD_REVISION = KNOWN_REVISIONS[-1]

@@ -1,0 +1,213 @@
+"""The use-case registry: policy sync (versioned, transactional) and lifecycle transitions.
+
+Functions take a SQLAlchemy ``Session`` and leave committing to the caller
+(:func:`airflow_ai_governance.store.session_scope` commits or rolls back as a whole), so that a sync
+of many files, or a transition and its audit event, is all-or-nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from airflow_ai_governance.exceptions import LifecycleError, UseCaseNotFound
+from airflow_ai_governance.policy import (
+    LifecycleState,
+    LoadedPolicy,
+    UseCasePolicy,
+    build_checklist,
+    check_transition,
+)
+from airflow_ai_governance.policy.lifecycle import READINESS_ORDER
+from airflow_ai_governance.store.audit import append_event
+from airflow_ai_governance.store.models import LifecycleTransition, PolicyVersion, UseCase
+
+
+@dataclass
+class SyncReport:
+    created: list[str] = field(default_factory=list)
+    versioned: list[tuple[str, int]] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def sync_policies(session: Session, loaded: Sequence[LoadedPolicy], actor: str) -> SyncReport:
+    """Register new use cases (state ``proposed``) and add a new immutable version for changed ones.
+
+    Retired use cases keep their history: a changed policy for one is refused, never resurrected.
+    """
+    report = SyncReport()
+    for item in loaded:
+        policy = item.policy
+        row = session.get(UseCase, policy.id)
+        if row is None:
+            row = UseCase(
+                id=policy.id,
+                title=policy.title,
+                tier=int(policy.tier),
+                state=str(LifecycleState.PROPOSED),
+                owner=policy.owner.id if policy.owner else None,
+                current_version=1,
+                created_at=_now(),
+                updated_at=_now(),
+            )
+            session.add(row)
+            session.flush()
+            _add_version(session, policy, 1, str(item.source), actor)
+            session.add(
+                LifecycleTransition(
+                    use_case_id=policy.id,
+                    from_state=None,
+                    to_state=str(LifecycleState.PROPOSED),
+                    actor=actor,
+                    reason=f"registered from {item.source}",
+                    policy_version=1,
+                    at=_now(),
+                )
+            )
+            append_event(
+                session,
+                event_type="use_case_registered",
+                actor=actor,
+                use_case_id=policy.id,
+                payload={"version": 1, "content_hash": policy.content_hash, "source": str(item.source)},
+            )
+            report.created.append(policy.id)
+            continue
+        current = _version_row(session, policy.id, row.current_version)
+        if current.content_hash == policy.content_hash:
+            report.unchanged.append(policy.id)
+            continue
+        if row.state == LifecycleState.RETIRED:
+            raise LifecycleError(
+                f"{item.source}: use case {policy.id!r} is retired; its policy can no longer change. "
+                "Register a new use case id instead."
+            )
+        version = row.current_version + 1
+        _add_version(session, policy, version, str(item.source), actor)
+        row.current_version = version
+        row.title = policy.title
+        row.tier = int(policy.tier)
+        row.owner = policy.owner.id if policy.owner else None
+        row.updated_at = _now()
+        append_event(
+            session,
+            event_type="policy_versioned",
+            actor=actor,
+            use_case_id=policy.id,
+            payload={"version": version, "content_hash": policy.content_hash, "source": str(item.source)},
+        )
+        report.versioned.append((policy.id, version))
+    return report
+
+
+def _add_version(session: Session, policy: UseCasePolicy, version: int, source: str, actor: str) -> None:
+    session.add(
+        PolicyVersion(
+            use_case_id=policy.id,
+            version=version,
+            content_hash=policy.content_hash,
+            document=policy.document(),
+            source_path=source,
+            created_by=actor,
+            created_at=_now(),
+        )
+    )
+
+
+def _version_row(session: Session, use_case_id: str, version: int) -> PolicyVersion:
+    row = session.scalars(
+        select(PolicyVersion).where(
+            PolicyVersion.use_case_id == use_case_id, PolicyVersion.version == version
+        )
+    ).one()
+    return row
+
+
+def get_use_case(session: Session, use_case_id: str) -> UseCase:
+    row = session.get(UseCase, use_case_id)
+    if row is None:
+        known = list(session.scalars(select(UseCase.id)))
+        raise UseCaseNotFound(use_case_id, known)
+    return row
+
+
+def list_use_cases(session: Session, state: str | None = None) -> list[UseCase]:
+    query = select(UseCase).order_by(UseCase.id)
+    if state:
+        query = query.where(UseCase.state == state)
+    return list(session.scalars(query))
+
+
+def current_policy(session: Session, use_case_id: str) -> tuple[UseCase, UseCasePolicy]:
+    """The registry row and its current policy version, parsed."""
+    row = get_use_case(session, use_case_id)
+    document = _version_row(session, use_case_id, row.current_version).document
+    return row, UseCasePolicy.model_validate(document)
+
+
+def transitions(session: Session, use_case_id: str) -> list[LifecycleTransition]:
+    query = (
+        select(LifecycleTransition)
+        .where(LifecycleTransition.use_case_id == use_case_id)
+        .order_by(LifecycleTransition.id)
+    )
+    return list(session.scalars(query))
+
+
+def transition(
+    session: Session, use_case_id: str, to_state: LifecycleState | str, actor: str, reason: str
+) -> LifecycleTransition:
+    """Move a use case to ``to_state``: allowed by the state machine, and its checklist passes.
+
+    Records who, when, why and the policy version, plus an audit event, in the caller's transaction.
+    """
+    target = LifecycleState(to_state)
+    if not actor.strip():
+        raise LifecycleError("a lifecycle decision must be attributed to a person (--by USER)")
+    if not reason.strip():
+        raise LifecycleError("a lifecycle decision needs a reason (--reason TEXT)")
+    row, policy = current_policy(session, use_case_id)
+    check_transition(use_case_id, row.state, target)
+    if target in READINESS_ORDER:
+        checklist = build_checklist(policy, target)
+        if not checklist.passed:
+            failed = "; ".join(f"{i.key}: {i.detail}" for i in checklist.failures)
+            raise LifecycleError(
+                f"Use case {use_case_id!r} cannot enter {target}: the go-live checklist fails ({failed}). "
+                f"Run `aigov checklist {use_case_id} --to {target}` for details."
+            )
+    record = LifecycleTransition(
+        use_case_id=use_case_id,
+        from_state=row.state,
+        to_state=str(target),
+        actor=actor,
+        reason=reason,
+        policy_version=row.current_version,
+        at=_now(),
+    )
+    session.add(record)
+    previous = row.state
+    row.state = str(target)
+    row.updated_at = _now()
+    append_event(
+        session,
+        event_type="lifecycle_transition",
+        actor=actor,
+        use_case_id=use_case_id,
+        payload={
+            "from": previous,
+            "to": str(target),
+            "reason": reason,
+            "policy_version": row.current_version,
+        },
+    )
+    session.flush()
+    return record
