@@ -6,7 +6,9 @@ dropped at the end; each test gets the ``ai_governance`` schema freshly migrated
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +18,30 @@ import pytest
 PG_HOST = os.environ.get("AIGOV_TEST_PG_HOST", "127.0.0.1")
 PG_ADMIN_URL = f"postgresql+psycopg://postgres@{PG_HOST}:5432/postgres"
 
-os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+REPO = Path(__file__).resolve().parent.parent
+
+# Airflow reads its configuration once, at import: give this test run its own AIRFLOW_HOME
+# (SQLite metadata DB, logs) before anything imports airflow. Real-Airflow end-to-end tests
+# start their own processes with their own homes.
+if "AIGOV_TEST_AIRFLOW_HOME" not in os.environ:
+    os.environ["AIGOV_TEST_AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="aigov-test-airflow-")
+os.environ["AIRFLOW_HOME"] = os.environ["AIGOV_TEST_AIRFLOW_HOME"]
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+# Two bundles: the example DAGs, and the governed test DAGs that ``dag.test()`` runs.
+os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
+    [
+        {
+            "name": name,
+            "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+            "kwargs": {"path": str(path)},
+        }
+        for name, path in (("examples", REPO / "dags"), ("tests", REPO / "tests" / "integration" / "dags"))
+    ]
+)
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.pop("AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN", None)
 
 
 def _admin_execute(sql: str) -> None:
@@ -76,4 +100,4 @@ def sqlite_url(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def examples_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "dags" / "governance"
+    return REPO / "dags" / "governance"

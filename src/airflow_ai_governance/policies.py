@@ -4,20 +4,20 @@ Runs wherever Airflow parses DAGs. A DAG whose governed AI task lacks a gate its
 or that names an unknown or retired use case, fails to load with a message naming the DAG, the
 task, the use case and the missing gate. If the governance sidecar cannot be reached the DAG is
 rejected too (fail closed).
+
+Only Airflow's policy loader should import this module: importing it before ``airflow`` would
+make Airflow's initialisation register it half-imported (without its hooks).
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from airflow.exceptions import AirflowClusterPolicyViolation
 from airflow.policies import hookimpl
 
 from airflow_ai_governance.exceptions import SidecarUnavailable
-from airflow_ai_governance.gates.structure import CachedRegistry, GovernedTask, structure_problems
-
-registry = CachedRegistry(ttl=float(os.environ.get("AIRFLOW__AI_GOVERNANCE__POLICY_CACHE_SECONDS", "30")))
+from airflow_ai_governance.gates.structure import GovernedTask, registry, structure_problems
 
 
 def governed_tasks(dag: Any) -> list[GovernedTask]:

@@ -108,7 +108,7 @@ def governed_workflow(
 
 
 def _tier_requires_approval(use_case: str) -> bool:
-    from airflow_ai_governance.policies import registry
+    from airflow_ai_governance.gates.structure import registry
 
     found = registry(use_case)
     if found is None:

@@ -19,22 +19,10 @@ A pass appends hits ``(start, end, rank, confidence)``; overlaps are resolved by
 from __future__ import annotations
 
 import re
+
 from airflow_ai_governance.boundary import validators as v
+from airflow_ai_governance.boundary._rank import CELL_SEP, RANK, Hit
 from airflow_ai_governance.boundary.types import EntityType
-
-Hit = tuple[int, int, int, float]
-
-#: Overlap priority (lower wins).
-RANK: dict[EntityType, int] = {
-    EntityType.SECRET: 0,
-    EntityType.IBAN_CODE: 1,
-    EntityType.CREDIT_CARD: 2,
-    EntityType.EMAIL_ADDRESS: 3,
-    EntityType.US_SSN: 4,
-    EntityType.IP_ADDRESS: 5,
-    EntityType.PHONE_NUMBER: 6,
-}
-TYPE_BY_RANK: tuple[EntityType, ...] = tuple(sorted(RANK, key=RANK.__getitem__))
 
 _R_SECRET = RANK[EntityType.SECRET]
 _R_IBAN = RANK[EntityType.IBAN_CODE]
@@ -44,7 +32,6 @@ _R_SSN = RANK[EntityType.US_SSN]
 _R_IP = RANK[EntityType.IP_ADDRESS]
 _R_PHONE = RANK[EntityType.PHONE_NUMBER]
 
-CELL_SEP = "\x00"  # joins DataFrame cells; no pattern can match across it
 DIGIT_RE = re.compile(r"[0-9]")
 
 
@@ -109,7 +96,7 @@ _IPV6_RE = re.compile(
     r"(?:\.[0-9]{1,3}){0,3}+"  # embedded IPv4 tail (::ffff:192.0.2.1)
     r"(?:/[0-9]{1,3}+)?"  # prefix length
 )
-_HEX_COLON = frozenset("0123456789abcdefABCDEF:")
+_HEX_COLON_TAIL_RE = re.compile(r"[0-9A-Fa-f:]{1,40}\Z")  # how far an address extends to the left
 
 
 def ipv6_pass(text: str, out: list[Hit]) -> None:
@@ -120,9 +107,9 @@ def ipv6_pass(text: str, out: list[Hit]) -> None:
     while (hint := search(text, pos)) is not None:
         pos = hint.end()
         start = hint.start()
-        low = max(0, start - 40)
-        while start > low and text[start - 1] in _HEX_COLON:
-            start -= 1
+        back = _HEX_COLON_TAIL_RE.search(text, max(0, start - 40), start)
+        if back is not None:
+            start = back.start()
         m = _IPV6_RE.match(text, start)
         if m is None:
             continue
@@ -151,25 +138,31 @@ _NUMERIC_RE = re.compile(
     r"(?:"
     # IBAN: this is the first check digit, after a two-letter country code that starts a token
     r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9_][A-Z]{2}[0-9])(?P<iban>[0-9](?:[ \-]?[A-Z0-9]){11,34}+)"
-    # IPv4: dotted quad, not part of a longer dotted number or word
-    r"|(?<=[0-9])(?<![A-Za-z0-9_.][0-9])"
+    # every other type: not right after a letter or '_'
+    r"|(?<![A-Za-z_][+(0-9])(?:"
+    # IPv4: dotted quad, not part of a longer dotted number
+    r"(?<=[0-9])(?<!\.[0-9])"
     r"(?P<ip>[0-9]{0,2}+\.[0-9]{1,3}+\.[0-9]{1,3}+\.[0-9]{1,3}+(?:/[0-9][0-9]?)?)(?![A-Za-z0-9_]|\.[0-9])"
+    # payment card and SSN: not the tail of an amount, a path, a reference, ...
+    r"|(?<=[0-9])(?<![.,+\-/#$€£¥%*=&@][0-9])(?:"
     # payment card: 4-4-4-4(-3) with one consistent separator, or 4-6-4 / 4-6-5 (Diners, Amex)
-    r"|(?<=[0-9])(?<!" + _B + r"[0-9])"
     r"(?P<card>[0-9]{3}(?:(?P<s>[ \-]?)[0-9]{4}(?P=s)[0-9]{4}(?P=s)[0-9]{1,4}(?:(?P=s)[0-9]{1,3})?"
     r"|(?P<t>[ \-]?)[0-9]{6}(?P=t)[0-9]{4,5}))(?![A-Za-z0-9_]|[.,\-/][0-9])"
     # US SSN: 3-2-4 with one consistent separator, or 9 bare digits (confirmed by context)
-    r"|(?<=[0-9])(?<!" + _B + r"[0-9])"
-    r"(?P<ssn>[0-9]{2}(?:(?P<u>[ \-])[0-9]{2}(?P=u)[0-9]{4}|[0-9]{6}))(?![A-Za-z0-9_]|[.,\-/:][0-9])"
-    # phone candidate: a run of digits and separators, parsed in Python
-    r"|(?<!" + _PB + r"[+(0-9])(?<![0-9][.,][+(0-9])"
+    r"|(?P<ssn>[0-9]{2}(?:(?P<u>[ \-])[0-9]{2}(?P=u)[0-9]{4}|[0-9]{6}))(?![A-Za-z0-9_]|[.,\-/:][0-9])"
+    r")"
+    # phone candidate: a run of digits and separators with at least 7 digits, parsed in Python
+    r"|(?<![+\-/#$€£¥%*=&@][+(0-9])(?<![0-9][.,][+(0-9])"
     r"(?![0-9]{3}-[0-9]{2}-[0-9]{2}(?![0-9]|[\-./][0-9])|[0-9]?[./][0-9]{1,2}[./][0-9]{2,4}(?![0-9]|[\-./][0-9]))"
+    r"(?=(?:[ \-.()/\u00a0]{0,3}[0-9]){6})"
     r"(?P<phone>[0-9 \-.()/\u00a0]{5,26}+)"
-    r")",
+    r"))",
     re.ASCII,
 )
-_PHONE_RE = re.compile(
-    r"[+(0-9](?<!" + _PB + r"[+(0-9])(?<![0-9][.,][+(0-9])[0-9 \-.()/\u00a0]{5,26}+", re.ASCII
+_PHONE_RE = re.compile(  # the phone alternative alone, for candidates another type rejected
+    r"[+(0-9](?<!" + _PB + r"[+(0-9])(?<![0-9][.,][+(0-9])"
+    r"(?=(?:[ \-.()/\u00a0]{0,3}[0-9]){6})[0-9 \-.()/\u00a0]{5,26}+",
+    re.ASCII,
 )
 _NON_DIGITS = str.maketrans("", "", " -.()/\u00a0")
 
@@ -208,20 +201,24 @@ def _iban_end(text: str, start: int, stop: int) -> int | None:
             return None
     if end < len(text) and (text[end].isalnum() or text[end] == "_"):
         return None  # the IBAN would end inside a longer token
-    return end if v.is_valid_iban(electronic) else None
+    # the pattern guarantees the shape (two letters, two digits, upper-case alphanumerics)
+    return end if v.iban_checksum_ok(electronic) else None
 
 
 _SSN_CONTEXT = ("ssn", "social security", "soc. sec", "soc sec", "ss#", "ss #", "ss no", "taxpayer")
-_VERSION_WORDS = frozenset({"version", "release", "build", "firmware", "ver", "rev", "v", "versión", "versione"})
-_LAST_WORD_RE = re.compile(r"(\w+)\W{0,3}\Z")
+_VERSION_WORDS = frozenset(
+    {"version", "release", "build", "firmware", "ver", "rev", "v", "versión", "versione"}
+)
+_LAST_WORD_RE = re.compile(r"(\w+)[^\w\x00]{0,3}\Z")  # the word right before (same cell)
 
 
 def _ipv4_end(text: str, start: int, candidate: str) -> int | None:
     address, _, prefix = candidate.partition("/")
-    if not v.is_valid_ipv4(address):
-        return None
-    word = _LAST_WORD_RE.search(_window_before(text, start, 16))
-    if word is not None and word.group(1) in _VERSION_WORDS:
+    for octet in address.split("."):  # the pattern guarantees four groups of 1-3 ASCII digits
+        if (octet[0] == "0" and len(octet) > 1) or int(octet) > 255:
+            return None
+    word = _LAST_WORD_RE.search(text, max(0, start - 16), start)
+    if word is not None and word.group(1).lower() in _VERSION_WORDS:
         return None  # "version 1.2.3.4" is a version, not an address
     if prefix and int(prefix) > 32:
         return start + len(address)
@@ -236,20 +233,24 @@ def numeric_pass(text: str, out: list[Hit], active: frozenset[EntityType]) -> No
     want_phone = EntityType.PHONE_NUMBER in active
     search = _NUMERIC_RE.search
     pos = 0
+    phone_end = 0  # end of the last phone number found: a phone starting inside it cannot win
     while (m := search(text, pos)) is not None:
         start = m.start()
         pos = m.end()
         kind = m.lastgroup
         if kind == "phone":
-            if want_phone:
-                pos = _phone_at(text, start, m.group(), out, pos)
+            if want_phone and start >= phone_end:
+                phone_end = _phone_at(text, start, m.group(), out) or phone_end
+            # Whether or not it was a phone number, something of higher priority (a card, an IP)
+            # may start inside the run: scan on after its first digit group.
+            pos = _FIRST_GROUP_RE.match(text, start).end()  # type: ignore[union-attr]
             continue
         if kind == "iban":
             if want_iban:
                 end = _iban_end(text, start - 2, pos)
                 if end is not None:
                     out.append((start - 2, end, _R_IBAN, 1.0))
-            continue  # nothing else can start right after two letters
+            continue  # an IBAN-shaped token is one token, valid or not
         if kind == "ip":
             if want_ip:
                 end = _ipv4_end(text, start, m.group())
@@ -260,17 +261,20 @@ def numeric_pass(text: str, out: list[Hit], active: frozenset[EntityType]) -> No
             if want_card and v.is_valid_card(m.group().translate(_NON_DIGITS)):
                 out.append((start, pos, _R_CARD, 0.99))
                 continue
-        elif kind == "ssn":
-            if want_ssn:
-                hit = _ssn_hit(text, start, m.group(), m.group("u") is None)
-                if hit is not None:
-                    out.append(hit)
-                    continue
-        # The candidate did not validate: it may still start a phone number.
-        if want_phone:
+        elif kind == "ssn" and want_ssn:
+            hit = _ssn_hit(text, start, m.group(), m.group("u") is None)
+            if hit is not None:
+                out.append(hit)
+                continue
+        # The candidate did not validate: it may still start a phone number. Where the scan goes
+        # on does not depend on the requested types, so a subset scan equals the filtered full scan.
+        if want_phone and start >= phone_end:
             pm = _PHONE_RE.match(text, start)
             if pm is not None:
-                pos = max(pos, _phone_at(text, start, pm.group(), out, pm.end()))
+                phone_end = _phone_at(text, start, pm.group(), out) or phone_end
+
+
+_FIRST_GROUP_RE = re.compile(r"[+(]*[0-9]*")
 
 
 def _ssn_hit(text: str, start: int, candidate: str, bare: bool) -> Hit | None:
@@ -297,19 +301,17 @@ _PHONE_CONTEXT = (
 )  # fmt: skip
 
 
-def _phone_at(text: str, start: int, candidate: str, out: list[Hit], resume: int) -> int:
-    """Validate the phone candidate found at ``start``; append a hit; return where to resume."""
+def _phone_at(text: str, start: int, candidate: str, out: list[Hit]) -> int:
+    """Validate the phone candidate found at ``start``; append a hit and return its end (else 0)."""
     candidate = candidate.rstrip(_PHONE_TRIM)
     if candidate.endswith(")") and candidate.count("(") < candidate.count(")"):
         candidate = candidate[:-1].rstrip(_PHONE_TRIM)
-    if len(candidate) - len(candidate.translate(_DIGITS_ONLY)) < 7:
-        return resume  # fewer than 7 digits: never a phone number
     result = _phone_match(text, start, candidate)
     if result is None and candidate.startswith("("):
         start += 1  # "(651-329-0456)": the parentheses wrap the whole number
         result = _phone_match(text, start, candidate[1:])
     if result is None:
-        return resume
+        return 0
     size = len(text)
     end = start + result[0]
     if end < size:
@@ -317,10 +319,10 @@ def _phone_at(text: str, start: int, candidate: str, out: list[Hit], resume: int
         if nxt.isalnum() or nxt == "_":
             ext = _PHONE_EXT_RE.match(text, end)
             if ext is None:
-                return resume  # runs on into a word: "415-555-0132abc"
+                return 0  # runs on into a word: "415-555-0132abc"
             end = ext.end()
         elif nxt in "-./," and end + 1 < size and text[end + 1].isdigit():
-            return resume  # glued to another number: "415-555-0132-99"
+            return 0  # glued to another number: "415-555-0132-99"
         else:
             ext = _PHONE_EXT_RE.match(text, end)
             if ext is not None:
@@ -329,26 +331,17 @@ def _phone_at(text: str, start: int, candidate: str, out: list[Hit], resume: int
     return end
 
 
-_DIGITS_ONLY = str.maketrans("", "", "0123456789")
+_GROUP_RE = re.compile(r"[0-9]+")
 
 
 def _phone_groups(candidate: str) -> tuple[list[tuple[int, int]], list[str]]:
     """Digit groups as (start, end) offsets, and the separator text before each group."""
-    groups: list[tuple[int, int]] = []
+    groups = [m.span() for m in _GROUP_RE.finditer(candidate)]
     seps: list[str] = []
-    i, n = 0, len(candidate)
-    while i < n:
-        j = i
-        while j < n and not candidate[j].isdigit():
-            j += 1
-        if j == n:
-            break
-        k = j
-        while k < n and candidate[k].isdigit():
-            k += 1
-        groups.append((j, k))
-        seps.append(candidate[i:j])
-        i = k
+    prev = 0
+    for a, b in groups:
+        seps.append(candidate[prev:a])
+        prev = b
     return groups, seps
 
 
@@ -368,26 +361,40 @@ def _sep_kind(sep: str) -> str | None:
     return None
 
 
-def _prefix_ok(lead: str, seps: list[str], count: int) -> bool:
-    """The first ``count`` groups use consistent separators and balanced parentheses."""
+def _all_seps(chars: str, size: int) -> list[str]:
+    out = [""]
+    for _ in range(size):
+        out = [prefix + ch for prefix in out for ch in chars]
+    return out
+
+
+_SEP_KIND: dict[str, str | None] = {
+    sep: _sep_kind(sep) for size in (1, 2, 3) for sep in _all_seps(" -./()\u00a0", size)
+}
+
+
+def _prefix_flags(lead: str, seps: list[str]) -> list[bool]:
+    """``flags[k]``: the first ``k + 1`` groups use allowed, consistent separators and balanced
+    parentheses ("01.02.2024 10" mixes '.' and ' ': a date and a time, not a phone number)."""
     depth = 1 if "(" in lead else 0
+    flags = [depth == 0]
     kinds: set[str] = set()
-    for sep in seps[1:count]:
-        kind = _sep_kind(sep)
-        if kind is None:
-            return False
-        if kind == "(":
-            depth += 1
-        elif kind == ")":
-            depth -= 1
-        elif kind:
-            kinds.add(kind)
-        if depth < 0 or depth > 1:
-            return False
-    if depth:
-        return False
-    # "01.02.2024 10" is a date and a time; "030/123.45" is not a phone number either
-    return not (len(kinds) > 1 and ("." in kinds or "/" in kinds))
+    broken = False
+    for sep in seps[1:]:
+        if not broken:
+            kind = _SEP_KIND.get(sep)
+            if kind is None:
+                broken = True
+            elif kind == "(":
+                depth += 1
+            elif kind == ")":
+                depth -= 1
+            elif kind:
+                kinds.add(kind)
+            if depth < 0 or depth > 1 or (len(kinds) > 1 and ("." in kinds or "/" in kinds)):
+                broken = True
+        flags.append(not broken and depth == 0)
+    return flags
 
 
 def _looks_like_date(digits: list[str]) -> bool:
@@ -402,29 +409,58 @@ def _looks_like_date(digits: list[str]) -> bool:
     return False
 
 
+# North American numbers in their usual national forms: (415) 555-0132, 415-555-0132, 415.555.0132,
+# 415 555 0132, 1-415-555-0132, 1 (415) 555-0132. Separators between NXX and XXXX are ' ', '-' or '.'.
+_NANP_RE = re.compile(
+    r"(?:1[ \-.]?)?\((?P<a>[2-9][0-9]{2})\)[ ]?(?P<b>[2-9][0-9]{2})[ \-.](?P<c>[0-9]{4})"
+    r"|(?:1(?P<s0>[ \-.]))?(?P<d>[2-9][0-9]{2})(?P<s1>[ \-.])(?P<e>[2-9][0-9]{2})(?P=s1)(?P<f>[0-9]{4})",
+    re.ASCII,
+)
+_BRAZIL_RE = re.compile(r"\([1-9]{2}\) ?[0-9]{4,5}-[0-9]{4}", re.ASCII)
+_BARE_RE = re.compile(r"1?[2-9][0-9]{9}", re.ASCII)
+
+
 def _phone_match(text: str, start: int, candidate: str) -> tuple[int, float] | None:
     """(length, confidence) of the longest valid phone number at the start of ``candidate``."""
-    groups, seps = _phone_groups(candidate)
-    if not groups:
-        return None
-    digits = [candidate[a:b] for a, b in groups[:8]]
-    groups = groups[:8]
-    lead = seps[0]
-    if lead.startswith("+") or (lead in ("", "(") and digits[0].startswith("00")):
-        return _international(groups, seps, digits)
-    if lead not in ("", "(") or _looks_like_date(digits):
-        return None
-    return _national(text, start, groups, seps, digits)
+    first = candidate[0]
+    if first == "+" or candidate.startswith(("00", "(00", "(+")):
+        groups, seps = _phone_groups(candidate)
+        if not groups:
+            return None
+        return _international(groups[:8], seps, [candidate[a:b] for a, b in groups[:8]])
+    if first == "0" or candidate.startswith("(0"):
+        groups, seps = _phone_groups(candidate)
+        digits = [candidate[a:b] for a, b in groups[:8]]
+        if _looks_like_date(digits):
+            return None
+        return _trunk_national(text, start, groups[:8], seps, digits)
+    # Starts with 1-9 or "(1-9": only NANP, Brazilian or bare 10-digit (with a phone keyword) forms.
+    m = _NANP_RE.match(candidate)
+    if m is not None:
+        nanp = m.group("a", "b", "c") if m.group("a") else m.group("d", "e", "f")
+        if v.is_valid_nanp("".join(nanp)):  # type: ignore[arg-type]
+            return m.end(), 0.85
+    m = _BRAZIL_RE.match(candidate)
+    if m is not None:
+        return m.end(), 0.75
+    m = _BARE_RE.fullmatch(candidate)
+    if m is not None:
+        bare = candidate[-10:]
+        if v.is_valid_nanp(bare) and _has_phone_context(text, start):
+            return m.end(), 0.7
+    return None
 
 
-def _international(groups: list[tuple[int, int]], seps: list[str], digits: list[str]) -> tuple[int, float] | None:
+def _international(
+    groups: list[tuple[int, int]], seps: list[str], digits: list[str]
+) -> tuple[int, float] | None:
     lead = seps[0]
     if lead not in ("+", "+(", "", "("):
         return None
     first = 0
     head = digits[0] if lead.startswith("+") else digits[0][2:]
     if not head:  # "00 44 20 ..."
-        if len(digits) < 2 or _sep_kind(seps[1]) not in ("", "-", "."):
+        if len(digits) < 2 or _SEP_KIND.get(seps[1], "?") not in ("", "-", "."):
             return None
         first, head = 1, digits[1]
     cc = v.phone_country_code(head)
@@ -436,57 +472,45 @@ def _international(groups: list[tuple[int, int]], seps: list[str], digits: list[
     nxt = first + 1
     if nxt < len(digits) and digits[nxt] == "0" and "(" in seps[nxt]:
         nxt += 1  # "+44 (0)20 ...": the bracketed national trunk prefix
+    flags = _prefix_flags(lead, seps)
     best: int | None = None
-    if nsn and v.nsn_length_ok(cc, nsn) and _prefix_ok(lead, seps, first + 1):
+    if nsn and flags[first] and v.nsn_length_ok(cc, nsn):
         best = groups[first][1]
     for k in range(nxt, len(digits)):
         nsn += digits[k]
         if len(cc) + len(nsn) > 15:
             break
-        if v.nsn_length_ok(cc, nsn) and _prefix_ok(lead, seps, k + 1):
+        if flags[k] and v.nsn_length_ok(cc, nsn):
             best = groups[k][1]
     return None if best is None else (best, 0.9)
 
 
-def _national(
+def _trunk_national(
     text: str, start: int, groups: list[tuple[int, int]], seps: list[str], digits: list[str]
 ) -> tuple[int, float] | None:
+    """National numbers with a trunk 0 (GB, DE, FR, NL, IT, IN, SE, ...): 0 + area + subscriber."""
     n = len(digits)
     lead = seps[0]
-    # NANP: [1] NPA NXX XXXX (NPA possibly in parentheses)
-    k0 = 1 if digits[0] == "1" and n >= 4 and "(" not in lead else 0
-    if n - k0 >= 3 and [len(d) for d in digits[k0 : k0 + 3]] == [3, 3, 4]:
-        if v.is_valid_nanp("".join(digits[k0 : k0 + 3])) and _prefix_ok(lead, seps, k0 + 3):
-            return groups[k0 + 2][1], 0.85
-    if n == 1 and len(digits[0]) in (10, 11) and digits[0][0] != "0":
-        bare = digits[0][1:] if len(digits[0]) == 11 and digits[0][0] == "1" else digits[0]
-        if v.is_valid_nanp(bare) and _has_phone_context(text, start):
+    if lead not in ("", "(") or len(digits[0]) < 2 or digits[0][1] == "0":
+        return None
+    if n == 1:
+        if 10 <= len(digits[0]) <= 11 and lead == "" and _has_phone_context(text, start):
             return groups[0][1], 0.7
-    # Brazil: (11) 91234-5678
-    if n >= 3 and lead == "(" and len(digits[0]) == 2 and "0" not in digits[0]:
-        if len(digits[1]) in (4, 5) and len(digits[2]) == 4 and _prefix_ok(lead, seps, 3):
-            return groups[2][1], 0.75
-    # Trunk-prefixed national numbers (GB, DE, FR, NL, IT, IN, SE, ...): 0 + area + subscriber.
-    if digits[0][0] == "0" and len(digits[0]) > 1 and digits[0][1] != "0":
-        if n == 1:
-            if 10 <= len(digits[0]) <= 11 and lead == "" and _has_phone_context(text, start):
-                return groups[0][1], 0.7
-            return None
-        if len(digits[0]) > 5:
-            return None
-        best: int | None = None
-        total = len(digits[0])
-        for k in range(1, n):
-            if len(digits[k]) < 2:
-                break
-            total += len(digits[k])
-            if total > 12:
-                break
-            if total >= 9 and _prefix_ok(lead, seps, k + 1):
-                best = groups[k][1]
-        if best is not None:
-            return best, 0.75
-    return None
+        return None
+    if len(digits[0]) > 5:
+        return None
+    flags = _prefix_flags(lead, seps)
+    best: int | None = None
+    total = len(digits[0])
+    for k in range(1, n):
+        if len(digits[k]) < 2:
+            break
+        total += len(digits[k])
+        if total > 12:
+            break
+        if total >= 9 and flags[k]:
+            best = groups[k][1]
+    return None if best is None else (best, 0.75)
 
 
 def _has_phone_context(text: str, start: int) -> bool:
@@ -513,8 +537,9 @@ def _token_regex(anchor: str, specs: list[tuple[str, str, int, str]]) -> re.Patt
     return re.compile(f"{esc}(?:{'|'.join(alternatives)})(?!{_TB})")
 
 
-_TOKEN_PASSES: tuple[tuple[re.Pattern[str], dict[str, int]], ...] = tuple(
-    (_token_regex(anchor, specs), {name: width for name, _p, width, _r in specs})
+_TOKEN_PASSES: tuple[tuple[str | None, re.Pattern[str], dict[str, int]], ...] = tuple(
+    # (substring that must occur for the pass to run, if cheaper to test first; regex; prefix widths)
+    (anchor if len(anchor) > 1 else None, _token_regex(anchor, specs), {n: w for n, _p, w, _r in specs})
     for anchor, specs in (
         ("_", [
             ("github", "gh[pousr]", 3, r"[A-Za-z0-9]{36}"),
@@ -542,16 +567,21 @@ _TOKEN_PASSES: tuple[tuple[re.Pattern[str], dict[str, int]], ...] = tuple(
 
 _PEM_BEGIN_RE = re.compile(r"-----BEGIN (?P<label>(?:[A-Z0-9]{1,16} ){0,3}PRIVATE KEY(?: BLOCK)?)-----")
 _PEM_MAX_BODY = 16384
-_URL_CRED_RE = re.compile(r"://[^\s:/@?#\[\]]{0,256}+:(?P<pw>[^\s/@]{1,256}+)@(?=[\w\[])")
+_URL_CRED_RE = re.compile(r"://[^\s\x00:/@?#\[\]]{0,256}+:(?P<pw>[^\s\x00/@]{1,256}+)@(?=[\w\[])")
 
-_KV_TAIL = r"[\"']?[ \t]*[:=][ \t]*(?P<q>[\"']?)(?P<val>[^\s\"';,&<>{}()\[\]]{6,256}+)"
-# (hint that must occur in the lower-cased text, pattern run on the lower-cased text)
-_KV_PASSES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("pass", re.compile(r"pass(?:word|wd|phrase)" + _KV_TAIL)),
-    ("pwd", re.compile(r"pwd" + _KV_TAIL)),
-    ("secret", re.compile(r"secret(?:_key|_access_key)?" + _KV_TAIL)),
-    ("key", re.compile(r"key(?:(?<=api_key)|(?<=api-key)|(?<=apikey)|(?<=private_key))" + _KV_TAIL)),
-    ("token", re.compile(r"token(?:(?<=access_token)|(?<=auth_token))" + _KV_TAIL)),
+#: Keys whose value is a secret in ``key = value`` / ``key: value`` / ``"key": "value"`` forms; a key
+#: may carry a prefix (``DB_PASSWORD``, ``userPassword``, ``client_secret``).
+_KV_KEYS = (
+    "password", "passwd", "passphrase", "pwd", "secret", "secret_key", "secret_access_key", "api_key",
+    "api-key", "apikey", "private_key", "access_token", "auth_token",
+)  # fmt: skip
+_KV_RES = tuple(
+    re.compile(
+        # the separator, right after a key's last letter (d e t y n) and at most two quote/space chars
+        f"{sep}(?:(?<=[detynDETYN]{sep})|(?<=[detynDETYN][\"' \t]{sep})|(?<=[detynDETYN][\"' \t]{{2}}{sep}))"
+        r"[ \t]*(?P<q>[\"']?)(?P<val>[^\s\x00\"';,&<>{}()\[\]]{6,256}+)"
+    )
+    for sep in ("=", ":")
 )
 _PLACEHOLDERS = frozenset(
     "password passwd secret changeme example redacted hidden masked none null undefined your_password "
@@ -559,22 +589,28 @@ _PLACEHOLDERS = frozenset(
 )
 
 
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+
+
 def _looks_secret(value: str, min_classes: int) -> bool:
+    """Not a placeholder, and at least ``min_classes`` of: lower case, upper case, digit, symbol."""
     if value[0] in "$%{<*!#&" or value.lower() in _PLACEHOLDERS:
         return False
     if len(set(value)) <= 2:  # "******", "xxxxxxxx"
         return False
     classes = (
-        any(c.islower() for c in value)
-        + any(c.isupper() for c in value)
-        + any(c.isdigit() for c in value)
-        + any(not c.isalnum() for c in value)
+        (value != value.upper())  # has a lower-case letter
+        + (value != value.lower())  # has an upper-case letter
+        + (value.translate(_NO_DIGITS) != value)  # has a digit
+        + (not value.isalnum())  # has a symbol
     )
     return classes >= min_classes
 
 
 def secret_pass(text: str, out: list[Hit]) -> None:
-    for pattern, widths in _TOKEN_PASSES:
+    for hint, pattern, widths in _TOKEN_PASSES:
+        if hint is not None and hint not in text:
+            continue
         for m in pattern.finditer(text):
             name = m.lastgroup or ""
             start = m.start() - widths[name]
@@ -595,25 +631,27 @@ def secret_pass(text: str, out: list[Hit]) -> None:
 
 
 def _key_values(text: str, out: list[Hit]) -> None:
-    lowered = text.lower()
-    if len(lowered) != len(text):  # a few characters change length when lower-cased
-        lowered = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
     size = len(text)
-    for hint, pattern in _KV_PASSES:
-        if hint not in lowered:
-            continue
-        for m in pattern.finditer(lowered):
-            start, end = m.start("val"), m.end("val")
-            value = text[start:end]
-            quote = m.group("q")
-            if quote:
-                if end >= size or text[end] != quote:
-                    continue  # an opening quote that does not close: not a simple assignment
-            elif value[-1] == "." and (end == size or text[end].isspace()):
-                value = value[:-1]  # sentence punctuation after the value
-                end -= 1
-            if len(value) >= 6 and _looks_secret(value, 2):
-                out.append((start, end, _R_SECRET, 0.8))
+    for pattern in _KV_RES:
+        for m in pattern.finditer(text):
+            i = m.start()
+            key = text[max(0, i - 24) : i].rstrip(" \t\"'").lower()
+            if key.endswith(_KV_KEYS):
+                _key_value(text, m, size, out)
+
+
+def _key_value(text: str, m: re.Match[str], size: int, out: list[Hit]) -> None:
+    start, end = m.start("val"), m.end("val")
+    value = m.group("val")
+    quote = m.group("q")
+    if quote:
+        if end >= size or text[end] != quote:
+            return  # an opening quote that does not close: not a simple assignment
+    elif value[-1] == "." and (end == size or text[end].isspace()):
+        value = value[:-1]  # sentence punctuation after the value
+        end -= 1
+    if len(value) >= 6 and _looks_secret(value, 2):
+        out.append((start, end, _R_SECRET, 0.8))
 
 
 def _pem(text: str, out: list[Hit]) -> None:
@@ -637,7 +675,13 @@ def _pem(text: str, out: list[Hit]) -> None:
 # =========================================================================================== driver
 
 _NUMERIC = frozenset(
-    {EntityType.IBAN_CODE, EntityType.IP_ADDRESS, EntityType.CREDIT_CARD, EntityType.US_SSN, EntityType.PHONE_NUMBER}
+    {
+        EntityType.IBAN_CODE,
+        EntityType.IP_ADDRESS,
+        EntityType.CREDIT_CARD,
+        EntityType.US_SSN,
+        EntityType.PHONE_NUMBER,
+    }
 )
 
 
@@ -653,4 +697,3 @@ def run_passes(text: str, active: frozenset[EntityType]) -> list[Hit]:
     if EntityType.IP_ADDRESS in active:
         ipv6_pass(text, hits)
     return hits
-

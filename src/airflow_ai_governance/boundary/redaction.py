@@ -11,7 +11,6 @@ set your own key in production.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import Counter
 from collections.abc import Mapping
@@ -24,7 +23,6 @@ from airflow_ai_governance.boundary.scanner import (
     _index_path,
     _key_path,
     dataframe_path,
-    parse_types,
 )
 from airflow_ai_governance.boundary.types import BoundaryAction, EntityType, Finding
 
@@ -42,7 +40,9 @@ def _key_bytes(key: str | bytes | None) -> bytes:
         key = os.environ.get(REDACTION_KEY_ENV) or _DEFAULT_KEY
     raw = key.encode("utf-8") if isinstance(key, str) else key
     if len(raw) > 64:  # blake2b keys are at most 64 bytes
-        raw = hashlib.blake2b(raw, digest_size=64).digest()
+        from hashlib import blake2b
+
+        raw = blake2b(raw, digest_size=64).digest()
     return raw
 
 
@@ -61,8 +61,10 @@ def _normalise(etype: EntityType, value: str) -> str:
 
 def mask_value(etype: EntityType | str, value: str, key: str | bytes | None = None) -> str:
     """The stable mask of ``value``: ``<TYPE:xxxxxxxx>`` (keyed BLAKE2b of the normalised value)."""
+    from hashlib import blake2b
+
     etype = EntityType.parse(etype)
-    digest = hashlib.blake2b(
+    digest = blake2b(
         _normalise(etype, value).encode("utf-8"), key=_key_bytes(key), digest_size=4, person=b"aigov-mask"
     ).hexdigest()
     return f"<{etype.value}:{digest}>"
@@ -71,22 +73,25 @@ def mask_value(etype: EntityType | str, value: str, key: str | bytes | None = No
 def redact_text(text: str, findings: Sequence[Finding], key: str | bytes | None = None) -> str:
     """``text`` with every finding's span replaced by its mask (``path`` is ignored).
 
-    Overlapping findings are merged into the first, longest one; out-of-range spans are ignored.
+    Overlapping spans are merged and masked as one (labelled with the type of the first), so no
+    part of either value survives; spans outside the text are ignored.
     """
-    if not findings:
+    spans = sorted((f.start, f.end, f.type) for f in findings if 0 <= f.start < f.end <= len(text))
+    if not spans:
         return text
-    spans = sorted(
-        (f for f in findings if 0 <= f.start < f.end <= len(text)), key=lambda f: (f.start, -f.end)
-    )
+    merged: list[list[Any]] = []
+    for start, end, etype in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end, etype])
     raw_key = _key_bytes(key)
     parts: list[str] = []
     pos = 0
-    for f in spans:
-        if f.start < pos:
-            continue  # overlaps the previous span, already masked
-        parts.append(text[pos : f.start])
-        parts.append(mask_value(f.type, text[f.start : f.end], raw_key))
-        pos = f.end
+    for start, end, etype in merged:
+        parts.append(text[pos:start])
+        parts.append(mask_value(etype, text[start:end], raw_key))
+        pos = end
     parts.append(text[pos:])
     return "".join(parts)
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import bisect
 import functools
-import json
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from airflow_ai_governance.boundary import _detectors as _d
+from airflow_ai_governance.boundary._rank import CELL_SEP as _CELL_SEP
+from airflow_ai_governance.boundary._rank import RANK as _RANK
+from airflow_ai_governance.boundary._rank import TYPE_BY_RANK as _TYPE_BY_RANK
+from airflow_ai_governance.boundary._rank import Hit as _Hit
 from airflow_ai_governance.boundary.types import EntityType, Finding
 
 if TYPE_CHECKING:
@@ -26,18 +29,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Scanner", "ScannerBase", "parse_types", "scan_text"]
 
-# A hit before it becomes a Finding: (start, end, rank, confidence). Rank = overlap priority.
-_Hit = _d.Hit
-_RANK = _d.RANK
-_TYPE_BY_RANK = _d.TYPE_BY_RANK
-_CELL_SEP = _d.CELL_SEP
-
 
 def _resolve_overlaps(hits: list[_Hit]) -> list[_Hit]:
     """Drop hits that overlap a hit of higher priority (lower rank), then a longer one."""
     hits.sort()
     clean = True
-    for a, b in zip(hits, hits[1:], strict=False):
+    for a, b in itertools.pairwise(hits):
         if b[0] < a[1]:
             clean = False
             break
@@ -72,6 +69,8 @@ def _key_path(parent: str | None, key: object) -> str:
     name = key if isinstance(key, str) else str(key)
     if _IDENTIFIER_RE.match(name):
         return name if parent is None else f"{parent}.{name}"
+    import json
+
     quoted = f"[{json.dumps(name, ensure_ascii=False)}]"
     return quoted if parent is None else parent + quoted
 
@@ -197,12 +196,16 @@ class Scanner(ScannerBase):
         worst = max((_RANK[t] for t in self.types), default=-1)
         self._active = frozenset(t for t in _TYPE_BY_RANK if _RANK[t] <= worst)
         self._filter = self._active != self.types
+        # The detectors (and their compiled patterns) load with the first scanner, not at import.
+        from airflow_ai_governance.boundary._detectors import run_passes
+
+        self._run_passes = run_passes
 
     def __repr__(self) -> str:
         return f"Scanner(types={sorted(t.value for t in self.types)!r})"
 
     def _hits(self, text: str) -> list[_Hit]:
-        hits = _d.run_passes(text, self._active)
+        hits = self._run_passes(text, self._active)
         if len(hits) > 1:
             hits = _resolve_overlaps(hits)
         return hits

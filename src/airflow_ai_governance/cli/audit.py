@@ -71,8 +71,8 @@ def verify_command(args: argparse.Namespace) -> int:
         )
     else:
         print(
-            f"audit chain BROKEN at seq {result.first_bad_seq} (event {result.event_id}): {result.reason}. "
-            f"{result.checked} events before it verified."
+            f"audit chain BROKEN at seq {result.first_bad_seq}: {result.reason}. "
+            f"The {result.checked} events before it verify."
         )
     return EXIT_OK if result.ok else EXIT_CHECK_FAILED
 
@@ -106,11 +106,11 @@ def _write_jsonl(events: Iterable[dict[str, Any]], out: IO[str]) -> int:
 
 
 def _write_csv(events: Iterable[dict[str, Any]], out: IO[str]) -> int:
+    from airflow_ai_governance.store import canonical_json
+
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
     count = 0
     for count, event in enumerate(events, 1):  # noqa: B007 - the count is the result
-        writer.writerow(
-            {**event, "payload": json.dumps(event["payload"], ensure_ascii=False, sort_keys=True)}
-        )
+        writer.writerow({**event, "payload": canonical_json(event["payload"])})  # the text that was hashed
     return count

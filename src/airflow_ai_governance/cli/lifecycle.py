@@ -10,6 +10,13 @@ from airflow_ai_governance.cli._common import add_json_flag, emit_json, mark
 from airflow_ai_governance.policy import LifecycleState, UseCasePolicy, build_checklist, load_policy, score
 
 
+def _non_blank(value: str) -> str:
+    """An argparse type: a decision must name a person and a reason, not an empty string."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return value.strip()
+
+
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     sc = subparsers.add_parser("score", help="selection score: recurrence x measurability x decision impact")
     sc.add_argument("target", metavar="PATH|ID", help="a policy file or a registered use case id")
@@ -25,14 +32,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     pr = subparsers.add_parser("promote", help="move a use case to another lifecycle state")
     pr.add_argument("use_case_id", metavar="ID")
     pr.add_argument("--to", dest="target", required=True, choices=[s.value for s in LifecycleState])
-    pr.add_argument("--by", required=True, help="the person deciding (recorded)")
-    pr.add_argument("--reason", required=True, help="why (recorded)")
+    pr.add_argument("--by", required=True, type=_non_blank, help="the person deciding (recorded)")
+    pr.add_argument("--reason", required=True, type=_non_blank, help="why (recorded)")
     pr.set_defaults(func=_promote)
 
     rt = subparsers.add_parser("retire", help="retire a use case (final)")
     rt.add_argument("use_case_id", metavar="ID")
-    rt.add_argument("--by", required=True, help="the person deciding (recorded)")
-    rt.add_argument("--reason", required=True, help="why (recorded)")
+    rt.add_argument("--by", required=True, type=_non_blank, help="the person deciding (recorded)")
+    rt.add_argument("--reason", required=True, type=_non_blank, help="why (recorded)")
     rt.set_defaults(func=_retire, target=LifecycleState.RETIRED.value)
 
 
@@ -43,7 +50,7 @@ def _resolve(target: str, db_url: str | None) -> tuple[UseCasePolicy, str | None
     from airflow_ai_governance.store import session_scope
     from airflow_ai_governance.store.registry import current_policy
 
-    with session_scope(db_url) as session:
+    with session_scope(db_url, readonly=True) as session:
         row, policy = current_policy(session, target)
         return policy, row.state
 
@@ -76,13 +83,10 @@ def _score(args: argparse.Namespace) -> int:
 
 def _checklist(args: argparse.Namespace) -> int:
     policy, state = _resolve(args.use_case_id, args.db_url)
-    target = args.target or (
-        LifecycleState.PRODUCTION if state in (None, "pilot", "production", "suspended") else None
-    )
-    if target is None:  # proposed -> approved, approved -> pilot: check the next step
-        target = {"proposed": LifecycleState.APPROVED, "approved": LifecycleState.PILOT}.get(
-            state or "", LifecycleState.PRODUCTION
-        )
+    if state == LifecycleState.RETIRED and args.target is None:
+        print(f"{policy.id} is retired; retirement is final, there is no next state to check.")
+        return 1
+    target = LifecycleState(args.target) if args.target else _next_target(policy, state)
     checklist = build_checklist(policy, target)
     if args.json:
         emit_json({**checklist.as_dict(), "state": state})
@@ -95,16 +99,29 @@ def _checklist(args: argparse.Namespace) -> int:
     return 0 if checklist.passed else 1
 
 
+def _next_target(policy: UseCasePolicy, state: str | None) -> LifecycleState:
+    """What to check without ``--to``: a file against its declared state; a registered use case
+    against its next step (proposed -> approved -> pilot -> production; production and suspended
+    against production)."""
+    if state is None:
+        return policy.state
+    return {
+        LifecycleState.PROPOSED: LifecycleState.APPROVED,
+        LifecycleState.APPROVED: LifecycleState.PILOT,
+    }.get(LifecycleState(state), LifecycleState.PRODUCTION)
+
+
 def _promote(args: argparse.Namespace) -> int:
     from airflow_ai_governance.store import session_scope
     from airflow_ai_governance.store.registry import transition
 
     with session_scope(args.db_url) as session:
         record = transition(session, args.use_case_id, args.target, actor=args.by, reason=args.reason)
-        print(
-            f"{args.use_case_id}: {record.from_state} -> {record.to_state} by {record.actor} "
-            f"(policy version {record.policy_version})"
-        )
+    # Printed once committed: a failed commit must not leave a success message behind.
+    print(
+        f"{args.use_case_id}: {record.from_state} -> {record.to_state} by {record.actor} "
+        f"(policy version {record.policy_version}) at {record.at:%Y-%m-%d %H:%M:%S %Z}"
+    )
     return 0
 
 

@@ -6,13 +6,19 @@ import argparse
 from typing import Any
 
 from airflow_ai_governance.cli._common import add_json_flag, emit_json
+from airflow_ai_governance.policy import LifecycleState
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser = subparsers.add_parser("use-case", help="inspect the use-case registry")
     sub = parser.add_subparsers(dest="use_case_command", metavar="ACTION", required=True)
     list_ = sub.add_parser("list", help="list registered use cases")
-    list_.add_argument("--state", default=None, help="only use cases in this lifecycle state")
+    list_.add_argument(
+        "--state",
+        default=None,
+        choices=[s.value for s in LifecycleState],
+        help="only use cases in this lifecycle state",
+    )
     add_json_flag(list_)
     list_.set_defaults(func=_list)
     show = sub.add_parser("show", help="one use case: policy, state, versions and transitions")
@@ -25,7 +31,7 @@ def _list(args: argparse.Namespace) -> int:
     from airflow_ai_governance.store import session_scope
     from airflow_ai_governance.store.registry import list_use_cases
 
-    with session_scope(args.db_url) as session:
+    with session_scope(args.db_url, readonly=True) as session:
         rows = [
             {
                 "id": r.id,
@@ -44,7 +50,8 @@ def _list(args: argparse.Namespace) -> int:
         print("no use cases registered (run `aigov policy sync DIR`)")
     for r in rows:
         print(
-            f"{r['id']:<28} tier {r['tier']}  {r['state']:<10}  v{r['version']:<3} owner {r['owner']}  {r['title']}"
+            f"{r['id']:<28} tier {r['tier']}  {r['state']:<10}  v{r['version']:<3} "
+            f"owner {r['owner'] or '-':<12} {r['title']}"
         )
     return 0
 
@@ -54,7 +61,7 @@ def _show(args: argparse.Namespace) -> int:
     from airflow_ai_governance.store import session_scope
     from airflow_ai_governance.store.registry import current_policy, transitions
 
-    with session_scope(args.db_url) as session:
+    with session_scope(args.db_url, readonly=True) as session:
         row, policy = current_policy(session, args.use_case_id)
         history = [
             {
@@ -77,7 +84,7 @@ def _show(args: argparse.Namespace) -> int:
             "policy": policy.document(),
         }
     if args.json:
-        emit_json(data)
+        emit_json({**data, "transitions": [{**t, "at": t["at"].isoformat()} for t in history]})
         return 0
     print(f"{row.id}: {policy.title}")
     print(

@@ -38,7 +38,7 @@ def enforce_output_standard(ctx: GovernedRunContext, output: Any) -> StandardOut
         return StandardOutcome(output, "pass", details, [])
     if standard.on_failure == "quarantine":
         good, bad = split_valid_rows(output, report)
-        if good:
+        if len(good):
             details["quarantined_rows"] = len(bad)
             _record(ctx, "quarantined", details, good)
             return StandardOutcome(good, "quarantined", details, bad)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -93,3 +94,7 @@ class CachedRegistry:
 
     def clear(self) -> None:
         self._cache.clear()
+
+
+#: The process-wide cache used by the cluster policy and ``governed_workflow()``.
+registry = CachedRegistry(ttl=float(os.environ.get("AIRFLOW__AI_GOVERNANCE__POLICY_CACHE_SECONDS", "30")))

@@ -8,7 +8,9 @@ that needs them, and the GX context and suites are then cached for the process.
     from airflow_ai_governance.quality import validate_output, split_valid_rows
 
     report = validate_output(rows, policy.output_standard, name=policy.id)
-    if standard.on_failure == "quarantine":
+    if report.success:
+        ...
+    elif report.on_failure == "quarantine":
         good, bad = split_valid_rows(rows, report)
     else:
         report.raise_for_failure()  # OutputStandardFailed, details=report.to_dict()

@@ -173,6 +173,7 @@ class ValidationReport:
                 reasons.setdefault(index, []).append(failure.label)
         return dict(sorted(reasons.items()))
 
+    @property
     def message(self) -> str:
         """A human summary: which expectations failed on which columns, and what to do."""
         if self.success:
@@ -194,7 +195,7 @@ class ValidationReport:
     def raise_for_failure(self) -> None:
         """Raise :class:`OutputStandardFailed` (details: :meth:`to_dict`) unless the output passed."""
         if not self.success:
-            raise OutputStandardFailed(self.message(), details=self.to_dict())
+            raise OutputStandardFailed(self.message, details=self.to_dict())
 
     def to_dict(self, *, max_indexes: int | None = DEFAULT_MAX_INDEXES) -> dict[str, Any]:
         """JSON-safe dict for XCom and the sidecar (``json.dumps(..., allow_nan=False)`` works)."""

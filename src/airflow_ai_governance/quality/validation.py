@@ -12,6 +12,7 @@ import functools
 import logging
 import re
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +87,7 @@ def to_frame(data: Any, standard: OutputStandard | None = None) -> pd.DataFrame:
     if _is_frame(data):
         frame = data.reset_index(drop=True)
     else:
-        records = [_as_mapping(r, i) for i, r in enumerate(_records(data))]
+        records = [dict(_as_mapping(r, i)) for i, r in enumerate(_records(data))]
         if records:
             frame = pd.DataFrame.from_records(records)
         else:
@@ -191,11 +192,14 @@ def validate_output(
     frame = to_frame(data, standard)
     runtime = gx_runtime()
     suite = _cached_suite(name, standard.model_dump_json(), allow_extra_columns)
-    with runtime.lock:
+    with runtime.lock, warnings.catch_warnings():
+        # pandas warns when a policy regex has groups (GX uses str.contains); harmless here.
+        warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
         batch = runtime.batch_definition.get_batch(batch_parameters={"dataframe": frame})
         result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
     results = list(result.results)
-    failures = tuple(_failure(res, include_samples, max_samples) for res in results if not bool(res.success))
+    samples = max(0, max_samples)
+    failures = tuple(_failure(res, include_samples, samples) for res in results if not bool(res.success))
     # Belt and braces: the run fails if GX says so or if any single expectation failed.
     success = bool(result.success) and not failures and bool(results)
     declared = {f.name for f in standard.fields}

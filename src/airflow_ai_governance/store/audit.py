@@ -7,10 +7,11 @@ and ``at`` is ISO 8601 UTC with microseconds. Editing, deleting or reordering ev
 breaks the chain, and :func:`verify_chain` names the first bad event.
 
 No fork, ever: appends are serialized per database. PostgreSQL takes a transaction-level advisory
-lock and reads the tail after it (READ COMMITTED sees the latest commit); SQLite write
-transactions begin IMMEDIATE (see :mod:`.engine`). The lock is held until commit, so appending
-last in a transaction keeps it short. ``seq`` is the primary key: even a misconfigured writer
-(e.g. REPEATABLE READ) fails with an IntegrityError rather than forking the chain.
+lock and reads the tail after it, in one call of the ``lock_audit_tail()`` function (a fresh
+snapshot sees the latest commit); SQLite write transactions begin IMMEDIATE (see :mod:`.engine`).
+The lock is held until commit, so appending last in a transaction keeps it short. ``seq`` is the
+primary key: even a misconfigured writer (e.g. REPEATABLE READ) fails with an IntegrityError
+rather than forking the chain.
 Tail truncation is the one edit a chain cannot reveal by itself: keep the head that
 ``aigov audit verify`` prints somewhere else if that matters (PostgreSQL's trigger refuses DELETE).
 """
@@ -19,10 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -32,14 +32,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from airflow_ai_governance.store.engine import DB, read_connection, session_scope
+from airflow_ai_governance.store.engine import DB, SCHEMA, read_connection, session_scope
 from airflow_ai_governance.store.models import AuditEvent, utcnow
 
-log = logging.getLogger(__name__)
-
 GENESIS_HASH = "0" * 64
-# pg_advisory_xact_lock key of the chain ("AIGOV" + 1); one chain per database.
-_CHAIN_LOCK_KEY = 0x4149_474F_5600_0002
 _STREAM_BATCH = 1000
 _TABLE: sa.Table = AuditEvent.__table__  # type: ignore[assignment]
 
@@ -83,9 +79,13 @@ class AuditEventRecord:
             self.prev_hash,
         )
 
+    def as_row(self) -> dict[str, Any]:
+        """The column values (a shallow copy; ``dataclasses.asdict`` deep-copies, slowly)."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (``at`` as ISO text, ``payload`` parsed), as exported."""
-        return {**asdict(self), "at": iso(self.at), "payload": json.loads(self.payload)}
+        return {**self.as_row(), "at": iso(self.at), "payload": json.loads(self.payload)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,18 +162,19 @@ def append_events(db: DB, events: Sequence[NewAuditEvent]) -> list[AuditEventRec
     """Append ``events`` in order, in one transaction (one lock, one commit for the batch)."""
     if not events:
         return []
+    # Everything that does not depend on the chain's tail is done before taking the lock.
+    prepared = [(event, str(uuid.uuid4()), canonical_json(dict(event.payload or {}))) for event in events]
     with session_scope(db) as session:
-        session.flush()  # pending rows of the caller go first; then Core, to keep the lock short
+        session.flush()  # the caller's pending rows go first
         conn = session.connection()
-        seq, prev_hash = _lock_tail(conn)
+        seq, prev_hash = _lock_tail(conn)  # held until commit
         at = utcnow()  # taken under the lock, so ``at`` never decreases along the chain
         records = []
-        for event in events:
+        for event, event_id, payload in prepared:
             seq += 1
-            payload = canonical_json(dict(event.payload or {}))
             unsealed = AuditEventRecord(
                 seq,
-                str(uuid.uuid4()),
+                event_id,
                 at,
                 event.use_case_id,
                 event.governed_run_id,
@@ -185,16 +186,22 @@ def append_events(db: DB, events: Sequence[NewAuditEvent]) -> list[AuditEventRec
             )
             records.append(replace(unsealed, hash=unsealed.expected_hash()))
             prev_hash = records[-1].hash
-        conn.execute(_TABLE.insert(), [asdict(r) for r in records])
+        conn.execute(_TABLE.insert(), [r.as_row() for r in records])
     return records
 
 
 def _lock_tail(conn: Connection) -> tuple[int, str]:
-    """Take the chain lock (held until commit) and return the tail's ``(seq, hash)``."""
+    """Take the chain lock (held until commit) and return the tail's ``(seq, hash)``.
+
+    PostgreSQL: the migration's ``lock_audit_tail()`` takes the advisory lock and reads the tail
+    in one round trip, which keeps the serialized section short. SQLite: the transaction began
+    IMMEDIATE, so this connection already is the only writer.
+    """
+    stmt: sa.Executable = sa.select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_CHAIN_LOCK_KEY)))
-    tail = conn.execute(sa.select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)).first()
-    return (tail.seq, tail.hash) if tail else (0, GENESIS_HASH)
+        stmt = sa.text(f"SELECT seq, hash FROM {SCHEMA}.lock_audit_tail()")
+    tail = conn.execute(stmt).first()
+    return (tail.seq, tail.hash) if tail and tail.seq is not None else (0, GENESIS_HASH)
 
 
 # ------------------------------------------------------------------------------------- read
@@ -235,7 +242,6 @@ def verify_chain(db: Engine | str | None = None) -> VerifyResult:
                 f"{event.prev_hash[:12]}... != {prev_hash[:12]}...; events were deleted, replaced or reordered"
             )
         if reason:
-            log.warning("Audit chain broken: %s", reason)
             return VerifyResult(
                 False, checked, expected_seq, event.event_id, reason, expected_seq - 1, prev_hash
             )

@@ -62,8 +62,10 @@ _HINT = (
     "run `aigov db upgrade` for a new database."
 )
 
-_engines: dict[str, Engine] = {}
-_ready: set[str] = set()
+_URL_ENV_VARS = (ENV_URL, ENV_CONN, "AIRFLOW_HOME", "AIRFLOW_CONFIG")
+_engines: dict[str, Engine] = {}  # resolved URL -> engine
+_resolved: dict[str, str] = {}  # get_engine() argument (or deciding environment) -> resolved URL
+_ready: set[str] = set()  # URLs whose schema was checked
 _lock = threading.Lock()
 
 
@@ -92,6 +94,14 @@ def mask_url(url: str | URL) -> str:
         return "<unparseable URL>"
 
 
+def sqlite_path(url: str | URL) -> Path | None:
+    """The database file of a SQLite URL (``None`` for other backends and in-memory databases)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def _normalize(url: str) -> str:
     parsed = make_url(url)
     if parsed.drivername in ("postgres", "postgresql"):
@@ -118,7 +128,10 @@ def _url_from_connection() -> str | None:
     raw = os.environ.get(ENV_CONN)
     if raw:
         return _connection_env_to_url(raw)
-    if "airflow" not in sys.modules:
+    if "airflow" not in sys.modules or not _in_task_process():
+        # Outside a task (scheduler, API server, DAG processor, CLI) a metadata-DB lookup would
+        # share the component's own ORM session and can close it under its feet: there only the
+        # config option and AIRFLOW_CONN_AI_GOVERNANCE_DEFAULT (above) are used.
         return None
     try:
         from airflow.sdk import BaseHook
@@ -133,6 +146,12 @@ def _url_from_connection() -> str | None:
     return connection_to_url(
         conn.conn_type, conn.host, conn.login, conn.password, conn.port, conn.schema, conn.extra_dejson
     )
+
+
+def _in_task_process() -> bool:
+    """Whether this process runs a task (the task SDK's supervisor channel is set up)."""
+    runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
+    return runner is not None and getattr(runner, "SUPERVISOR_COMMS", None) is not None
 
 
 def _connection_env_to_url(raw: str) -> str:
@@ -208,23 +227,34 @@ def connection_to_url(
 def create_engine(url: str) -> Engine:
     """A new (uncached) engine configured for the sidecar; prefer :func:`get_engine`."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
         engine = sa.create_engine(parsed)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    connect_args: dict[str, Any] = {}
-    if parsed.get_backend_name() == "postgresql":
-        defaults = {"connect_timeout": _PG_CONNECT_TIMEOUT_S, "application_name": "airflow-ai-governance"}
-        connect_args = {k: v for k, v in defaults.items() if k not in parsed.query}
-    return sa.create_engine(
+    if backend != "postgresql":
+        raise SidecarUnavailable(
+            f"The AI governance sidecar runs on PostgreSQL or SQLite, not {backend} ({mask_url(parsed)}). "
+            "Fix [ai_governance] sql_alchemy_conn or the connection ai_governance_default."
+        )
+    defaults = {"connect_timeout": _PG_CONNECT_TIMEOUT_S, "application_name": "airflow-ai-governance"}
+    engine = sa.create_engine(
         parsed,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=10,
-        connect_args=connect_args,
+        connect_args={k: v for k, v in defaults.items() if k not in parsed.query},
         execution_options={"schema_translate_map": {None: SCHEMA}},
     )
+    event.listen(engine, "connect", _postgresql_on_connect)
+    return engine
+
+
+def _postgresql_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Lose nothing: a commit returns only once it is on disk, whatever the server's default.
+    dbapi_connection.execute("SET synchronous_commit TO on")
+    dbapi_connection.commit()
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -247,9 +277,16 @@ def _sqlite_on_begin(conn: Connection) -> None:
 
 
 def get_engine(url: str | None = None) -> Engine:
-    """The process-wide engine for ``url`` (resolved when ``None``); created lazily, no I/O."""
-    resolved = resolve_url(url)
+    """The process-wide engine for ``url``, created lazily (no I/O until first used).
+
+    ``None`` is resolved once per process and environment (the variables that decide it), so the
+    Airflow config file and connection are not looked up again on every store call.
+    """
+    key = url if url is not None else "\0".join(["env", *(os.environ.get(n, "") for n in _URL_ENV_VARS)])
     with _lock:
+        resolved = _resolved.get(key)
+        if resolved is None:
+            resolved = _resolved[key] = resolve_url(url)
         engine = _engines.get(resolved)
         if engine is None:
             engine = _engines[resolved] = create_engine(resolved)
@@ -261,15 +298,21 @@ def dispose_engines() -> None:
     with _lock:
         for engine in _engines.values():
             engine.dispose()
-        _engines.clear()
-        _ready.clear()
+        _forget()
 
 
 def _forget_engines_after_fork() -> None:
-    # A forked child must not reuse its parent's pooled connections.
+    # A forked child must not reuse its parent's pooled connections (nor a lock held at fork time).
+    global _lock
+    _lock = threading.Lock()
     for engine in _engines.values():
         engine.dispose(close=False)
+    _forget()
+
+
+def _forget() -> None:
     _engines.clear()
+    _resolved.clear()
     _ready.clear()
 
 
@@ -281,15 +324,19 @@ def _as_engine(db: Engine | str | None) -> Engine:
 
 
 # ----------------------------------------------------------------------------------- errors
-def unavailable(url: str | URL, reason: object) -> SidecarUnavailable:
-    first_line = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
-    return SidecarUnavailable(
-        f"AI governance sidecar at {mask_url(url)} is unreachable: {first_line}. {_HINT}"
-    )
+def unavailable(url: str | URL, reason: object, problem: str = "is unreachable") -> SidecarUnavailable:
+    text = str(reason).strip()
+    first_line = text.splitlines()[0] if text else type(reason).__name__
+    return SidecarUnavailable(f"AI governance sidecar at {mask_url(url)} {problem}: {first_line}. {_HINT}")
 
 
-# SQLSTATEs meaning "not migrated": undefined table / schema / column.
-_NOT_MIGRATED_SQLSTATES = frozenset({"42P01", "3F000", "42703"})
+# SQLSTATEs meaning "not migrated": undefined table / schema / column / function.
+_NOT_MIGRATED_SQLSTATES = frozenset({"42P01", "3F000", "42703", "42883"})
+
+
+def _is_not_migrated(error: exc.DBAPIError) -> bool:
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return sqlstate in _NOT_MIGRATED_SQLSTATES or "no such table" in str(error.orig)
 
 
 @contextmanager
@@ -297,12 +344,14 @@ def translate_errors(url: str | URL) -> Iterator[None]:
     """Re-raise the database errors that mean "sidecar unusable" as :class:`SidecarUnavailable`."""
     try:
         yield
-    except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError) as error:
-        raise unavailable(url, getattr(error, "orig", None) or error) from error
     except exc.DBAPIError as error:
-        if error.connection_invalidated or getattr(error.orig, "sqlstate", None) in _NOT_MIGRATED_SQLSTATES:
+        if _is_not_migrated(error):
+            raise unavailable(url, error.orig, "is not initialised") from error
+        if isinstance(error, exc.OperationalError | exc.InterfaceError) or error.connection_invalidated:
             raise unavailable(url, error.orig) from error
         raise
+    except exc.TimeoutError as error:  # connection pool exhausted
+        raise unavailable(url, error) from error
 
 
 # A Table (not a lightweight table()) so that schema_translate_map applies to it.
@@ -314,16 +363,17 @@ def _ensure_ready(engine: Engine) -> None:
     key = engine.url.render_as_string(hide_password=False)
     if key in _ready:
         return
-    database = engine.url.database
-    if engine.url.get_backend_name() == "sqlite" and database and not Path(database).exists():
-        raise unavailable(engine.url, f"the SQLite file {database} does not exist")
+    database = sqlite_path(engine.url)
+    if database is not None and not database.exists():
+        raise unavailable(engine.url, f"the SQLite file {database} does not exist", "is not initialised")
     with engine.connect().execution_options(**{_READONLY: True}) as conn:
         revisions = set(conn.execute(sa.select(_version_table.c.version_num)).scalars())
-    if not revisions:
-        raise unavailable(engine.url, "the database has no AI governance schema yet")
     if HEAD_REVISION not in revisions:
         if revisions <= set(KNOWN_REVISIONS):
-            raise unavailable(engine.url, f"the schema is at revision {min(revisions)}, not {HEAD_REVISION}")
+            found = f"revision {min(revisions)}" if revisions else "no revision"
+            raise unavailable(
+                engine.url, f"its schema is at {found}, not {HEAD_REVISION}", "is not up to date"
+            )
         log.warning(
             "Sidecar %s is at revision %s, newer than this code (%s); carrying on.",
             mask_url(engine.url),

@@ -157,10 +157,19 @@ class CheckResult(Base):
 
 
 class ApprovalDecision(Base):
-    """A reviewer's decision; unique per task instance and reviewer, so retries never double-count."""
+    """A reviewer's decision on one output (by hash) of a task instance.
+
+    Unique per task instance, reviewer and output hash: a retry never double-counts a decision,
+    and a changed output needs (and can get) a new decision from the same reviewer.
+    """
 
     __tablename__ = "approval_decision"
-    __table_args__ = (UniqueConstraint("dag_id", "run_id", "task_id", "map_index", "reviewer"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "dag_id", "run_id", "task_id", "map_index", "reviewer", "output_hash",
+            name="uq_approval_decision_task_reviewer_output",
+        ),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     use_case_id: Mapped[str] = _use_case_fk()
@@ -172,7 +181,7 @@ class ApprovalDecision(Base):
     reviewer: Mapped[str] = mapped_column(NAME)
     choice: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str | None] = mapped_column(Text)
-    output_hash: Mapped[str | None] = mapped_column(String(64))
+    output_hash: Mapped[str] = mapped_column(String(64))
     edits: Mapped[dict[str, Any] | None]
     at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -172,11 +172,22 @@ def record_check(
 
 
 def _find_approval(
-    session: Session, dag_id: str, run_id: str, task_id: str, map_index: int, reviewer: str
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int,
+    reviewer: str,
+    output_hash: str | None,
 ) -> ApprovalDecision | None:
     return session.scalars(
         sa.select(ApprovalDecision).filter_by(
-            dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, reviewer=reviewer
+            dag_id=dag_id,
+            run_id=run_id,
+            task_id=task_id,
+            map_index=map_index,
+            reviewer=reviewer,
+            output_hash=output_hash,
         )
     ).first()
 
@@ -190,19 +201,19 @@ def record_approval(
     task_id: str,
     reviewer: str,
     choice: ApprovalChoice,
+    output_hash: str,
     map_index: int = -1,
     comment: str | None = None,
-    output_hash: str | None = None,
     edits: dict[str, Any] | None = None,
     governed_run_id: str | None = None,
 ) -> ApprovalDecision:
     """Record a reviewer's decision (audit: ``approval_recorded``, actor = reviewer).
 
-    Idempotent: a decision already stored for this task instance and reviewer (a retry, or a
+    Idempotent: a decision already stored for this task instance, reviewer and output hash (a retry, or a
     concurrent duplicate) is returned unchanged and nothing new is written.
     """
     _one_of(choice, APPROVAL_CHOICES, "choice")
-    key = (dag_id, run_id, task_id, map_index, reviewer)
+    key = (dag_id, run_id, task_id, map_index, reviewer, output_hash)
     row = ApprovalDecision(
         use_case_id=use_case_id,
         governed_run_id=governed_run_id,

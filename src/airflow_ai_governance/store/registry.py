@@ -46,7 +46,9 @@ def sync_policies(session: Session, loaded: Sequence[LoadedPolicy], actor: str) 
     report = SyncReport()
     for item in loaded:
         policy = item.policy
-        row = session.get(UseCase, policy.id)
+        # Lock an existing row (PostgreSQL): concurrent syncs of a changed policy take turns, so two
+        # cannot both add "version n+1". SQLite transactions are already serialized (BEGIN IMMEDIATE).
+        row = session.get(UseCase, policy.id, with_for_update=True)
         if row is None:
             row = UseCase(
                 id=policy.id,
@@ -131,8 +133,13 @@ def _version_row(session: Session, use_case_id: str, version: int) -> PolicyVers
     return row
 
 
-def get_use_case(session: Session, use_case_id: str) -> UseCase:
-    row = session.get(UseCase, use_case_id)
+def get_use_case(session: Session, use_case_id: str, *, for_update: bool = False) -> UseCase:
+    """The registry row, or :class:`UseCaseNotFound` naming the known ids.
+
+    ``for_update=True`` locks the row until the transaction ends (PostgreSQL; SQLite write
+    transactions are serialized anyway), for read-check-write decisions such as a transition.
+    """
+    row = session.get(UseCase, use_case_id, with_for_update=for_update)
     if row is None:
         known = list(session.scalars(select(UseCase.id)))
         raise UseCaseNotFound(use_case_id, known)
@@ -146,9 +153,11 @@ def list_use_cases(session: Session, state: str | None = None) -> list[UseCase]:
     return list(session.scalars(query))
 
 
-def current_policy(session: Session, use_case_id: str) -> tuple[UseCase, UseCasePolicy]:
+def current_policy(
+    session: Session, use_case_id: str, *, for_update: bool = False
+) -> tuple[UseCase, UseCasePolicy]:
     """The registry row and its current policy version, parsed."""
-    row = get_use_case(session, use_case_id)
+    row = get_use_case(session, use_case_id, for_update=for_update)
     document = _version_row(session, use_case_id, row.current_version).document
     return row, UseCasePolicy.model_validate(document)
 
@@ -174,7 +183,8 @@ def transition(
         raise LifecycleError("a lifecycle decision must be attributed to a person (--by USER)")
     if not reason.strip():
         raise LifecycleError("a lifecycle decision needs a reason (--reason TEXT)")
-    row, policy = current_policy(session, use_case_id)
+    # Locked: two concurrent decisions on one use case cannot both start from the same state.
+    row, policy = current_policy(session, use_case_id, for_update=True)
     check_transition(use_case_id, row.state, target)
     if target in READINESS_ORDER:
         checklist = build_checklist(policy, target)

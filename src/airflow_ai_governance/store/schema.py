@@ -7,9 +7,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
-from airflow_ai_governance.store.engine import SCHEMA, create_engine, mask_url, resolve_url, translate_errors
+from airflow_ai_governance.store.engine import (
+    SCHEMA,
+    create_engine,
+    mask_url,
+    resolve_url,
+    sqlite_path,
+    translate_errors,
+)
 from airflow_ai_governance.store.migrations import VERSION_TABLE
 
 if TYPE_CHECKING:
@@ -42,9 +48,9 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     from alembic import command
 
     resolved = resolve_url(url)
-    parsed = make_url(resolved)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    database = sqlite_path(resolved)
+    if database is not None:
+        database.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(resolved)
     try:
         with translate_errors(resolved), engine.begin() as conn:
@@ -62,6 +68,9 @@ def current_revision(url: str | None = None) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     resolved = resolve_url(url)
+    database = sqlite_path(resolved)
+    if database is not None and not database.exists():
+        return None
     engine = create_engine(resolved)
     try:
         with translate_errors(resolved), engine.connect() as conn:

@@ -22,30 +22,46 @@ Usage::
         assert client.wait_for_run("my_dag", run_id) == "success"
 
 Command line (``make airflow`` uses it): ``python -m airflow_ai_governance.testing.airflow_cluster
---dags dags --sqlite`` starts everything, prints the URL and the logins, and Ctrl-C stops it.
+--dags dags [--sqlite | --db-url URL]`` starts everything, prints the URL and the logins, and
+Ctrl-C stops it. For tests on PostgreSQL, :func:`create_postgres_database` gives an already
+migrated database (``migrate=False``) in about a second instead of a 10-30 s ``airflow db migrate``.
 
-Facts this module relies on (Airflow 3.3.2, measured on a 2-core machine):
+Facts this module relies on (Airflow 3.3.2, measured on a busy 2-core machine):
 
+- Start: ``airflow db migrate`` 10-30 s; api-server, scheduler, dag-processor and triggerer
+  healthy 30-50 s after that (the api-server is the slowest: ~11 CPU-s to build its app; every
+  component refuses to start on an unmigrated database, so nothing can overlap the migration).
+  Stop: 3-5 s after SIGTERM (interpreter teardown, not hangs).
 - Several DAG folders are served as several ``LocalDagBundle`` entries of
   ``[dag_processor] dag_bundle_config_list``; an import error in one file does not stop the others.
 - ``SimpleAuthManager`` reads passwords from ``[core] simple_auth_manager_passwords_file`` and only
   generates the missing ones, so fixed passwords are written there before the start. A user's id
   (what ``assigned_users[*]["id"]`` must contain, and what ``responded_by_user.id`` shows) is the
-  username.
-- ``LocalExecutor`` runs on SQLite in 3.3.2 (no configuration check refuses it), which is what the
-  demo uses; concurrent writers can hit "database is locked", so tests use PostgreSQL.
-- HITL race: Airflow's scheduler can fail a task whose answer arrives shortly after it parked in
-  ``awaiting_input``, before the scheduler has processed the executor event of the parking
-  process ("finished with state success, but the task instance's state attribute is queued").
-  :meth:`AirflowClient.wait_until_parked` waits until the task has stayed in ``awaiting_input``
-  for ``settle`` seconds (default 2 s) and its HITL detail exists; ``respond(..., settle=...)``
-  does that before answering.
+  user name.
+- ``LocalExecutor`` runs on SQLite in 3.3.2 (no configuration check refuses it; three parallel HITL
+  runs and a plain run all succeeded), which is what the demo uses; concurrent answers can hit
+  "database is locked", so tests use PostgreSQL. Airflow derives ``postgresql+asyncpg`` for its
+  async engine; asyncpg is not installed, so psycopg 3's async driver is configured instead.
+- HITL race: when a HITL task parks, its task process exits, but its supervisor (a LocalExecutor
+  worker) notices only when its ``select()`` times out, after up to ``[workers]
+  min_heartbeat_interval`` (default 5 s); only then does the executor event of the parking workload
+  reach the scheduler. An answer given before that resumes the task, and the late event makes the
+  scheduler fail it ("reported that the task instance ... finished with state success, but the task
+  instance's state attribute is queued"). Answering within 50 ms of seeing ``awaiting_input``
+  failed 5 of 8 runs with the default interval and 3 of 8 with 1 s (which ``fast=True`` sets).
+  :meth:`AirflowClient.wait_until_parked` waits until the task has stayed in ``awaiting_input`` for
+  ``settle`` seconds, its HITL detail exists and - for a client from :meth:`AirflowCluster.client` -
+  the scheduler log shows that event processed (:meth:`AirflowCluster.parking_reported`): no
+  failure in the guarded runs; it returned 1.2-1.7 s after parking with a 1 s interval, up to
+  5.5 s with 5 s. A fixed 2 s wait is not enough with Airflow's default interval.
+  ``respond(..., wait_parked=True)`` waits that way before answering.
 - Stopping: every component runs in its own process group (``start_new_session``); Airflow's task
   supervisors put each task process in a group of its own, and the scheduler and workers do not
   always obey SIGTERM. :meth:`AirflowCluster.stop` therefore tracks the whole process tree, sends
   SIGTERM, then SIGKILL to whatever is left, and checks that no tracked pid survives. A watchdog
   process does the same if the process that started the cluster dies without stopping it (for
-  example ``pytest-timeout`` ending the test run with ``os._exit``).
+  example ``pytest-timeout`` ending the test run with ``os._exit``): measured, nothing left 10 s
+  later. (Databases created by the caller are then left behind.)
 """
 
 from __future__ import annotations
@@ -79,6 +95,9 @@ __all__ = [
     "AirflowClient",
     "AirflowCluster",
     "AirflowClusterError",
+    "create_postgres_database",
+    "drop_postgres_database",
+    "free_port",
     "main",
 ]
 
@@ -98,6 +117,10 @@ DEFAULT_USERS: Mapping[str, str] = {
 _ROLES = frozenset({"viewer", "user", "op", "admin"})
 _TERMINAL_TASK_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
 _TERMINAL_RUN_STATES = frozenset({"success", "failed"})
+_ENQUEUED_TI_RE = re.compile(r"ti_id=([0-9a-fA-F-]{32,36})>")
+_EXECUTOR_EVENT_RE = re.compile(
+    r"Received executor event with state \S+ for task instance (TaskInstanceKey\(.*?\))"
+)
 _SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 _LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
@@ -209,13 +232,129 @@ def _bundle_name(folder: Path, taken: set[str]) -> str:
     return name
 
 
+def _airflow_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("apache-airflow-core")
+    except PackageNotFoundError:  # pragma: no cover - older layouts
+        return version("apache-airflow")
+
+
+def create_postgres_database(
+    name: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 5432,
+    user: str = "postgres",
+    password: str | None = None,
+    python: str | None = None,
+    timeout: float = 300.0,
+) -> str:
+    """Create PostgreSQL database ``name`` holding a freshly migrated Airflow metadata schema, and
+    return its SQLAlchemy URL (use with ``AirflowCluster(..., migrate=False)``; drop it with
+    :func:`drop_postgres_database`).
+
+    The database is copied (``CREATE DATABASE ... TEMPLATE``) from a template migrated once per
+    Airflow version and kept on the server (``aigov_airflow_tpl_<version>``); building it runs
+    ``airflow db migrate`` under an advisory lock, so concurrent test runs share one build.
+    """
+    import psycopg
+
+    _check_database_name(name)
+    auth = f"{quote(user, safe='')}:{quote(password, safe='')}@" if password else f"{quote(user, safe='')}@"
+    admin = f"host={host} port={port} user={user} dbname=postgres" + (
+        f" password={password}" if password else ""
+    )
+    template = "aigov_airflow_tpl_" + re.sub(r"[^0-9a-z]+", "_", _airflow_version().lower())
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (template,))
+        try:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone()
+            if not exists:
+                building = f"{template}_build_{secrets.token_hex(4)}"
+                conn.execute(f'CREATE DATABASE "{building}"')
+                try:
+                    _migrate_standalone(
+                        f"postgresql+psycopg://{auth}{host}:{port}/{building}", python, timeout
+                    )
+                    conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
+                except BaseException:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+                    raise
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (template,))
+    return f"postgresql+psycopg://{auth}{host}:{port}/{name}"
+
+
+def drop_postgres_database(
+    name: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 5432,
+    user: str = "postgres",
+    password: str | None = None,
+) -> None:
+    """Drop database ``name`` (connections still open are terminated)."""
+    import psycopg
+
+    _check_database_name(name)
+    admin = f"host={host} port={port} user={user} dbname=postgres" + (
+        f" password={password}" if password else ""
+    )
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _check_database_name(name: str) -> None:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", name):
+        raise ValueError(f"database name {name!r}: use letters, digits and underscores (max 63)")
+
+
+def _migrate_standalone(db_url: str, python: str | None, timeout: float) -> None:
+    home = tempfile.mkdtemp(prefix="aigov-airflow-migrate-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__") and k != "AIRFLOW_CONFIG"}
+    env.update(
+        {
+            "AIRFLOW_HOME": home,
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
+        }
+    )
+    if async_url := _async_db_url(db_url):
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = async_url
+    try:
+        proc = subprocess.Popen(
+            [python or sys.executable, "-m", "airflow", "db", "migrate"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+        )
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            AirflowCluster._kill_group(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise AirflowClusterError(f"`airflow db migrate` did not finish within {timeout:.0f} s") from None
+        if proc.returncode != 0:
+            text = "\n".join(out.decode("utf-8", "replace").splitlines()[-60:])
+            raise AirflowClusterError(
+                f"`airflow db migrate` failed with exit code {proc.returncode}:\n{text}"
+            )
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 class AirflowCluster:
     """Airflow 3 components in local processes (testing/demo utility; see the module docstring).
 
     :param dag_folders: DAG folders, each served as its own ``LocalDagBundle``; a mapping gives the
         bundle names explicitly (``{"name": path}``), a sequence names them after the folders.
-    :param db_url: SQLAlchemy URL of Airflow's metadata database (created empty by the caller;
-        ``airflow db migrate`` runs at start). PostgreSQL for tests, SQLite works for a demo.
+    :param db_url: SQLAlchemy URL of Airflow's metadata database (created by the caller; migrated
+        at start unless ``migrate=False``). PostgreSQL for tests, SQLite works for a demo.
     :param home: ``AIRFLOW_HOME``; default a new temporary directory, removed by :meth:`stop`
         unless ``keep_home`` is set or the start failed. A given home is never removed.
     :param users: ``SimpleAuthManager`` users, name -> role (``viewer``, ``user``, ``op``, ``admin``).
@@ -223,12 +362,16 @@ class AirflowCluster:
         passwords in force are in :attr:`passwords` after the start.
     :param port: api-server port (default: a free one).
     :param parallelism: ``[core] parallelism`` (= number of LocalExecutor worker processes).
-    :param extra_env: extra environment for every component (e.g. ``AIRFLOW__AI_GOVERNANCE__...``);
-        applied last, so it can override any setting made here. ``AIRFLOW__*`` variables of the
-        calling process are NOT inherited (isolation); pass them here.
+    :param extra_env: extra environment for every component, applied last, so it can override any
+        setting made here (e.g. ``AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN``, which defaults to
+        SQLite in the home). ``AIRFLOW__*`` variables of the calling process are NOT inherited
+        (isolation); pass them here.
     :param fast: short parsing/heartbeat intervals (tests); ``False`` keeps Airflow's defaults.
     :param components: which components to start (default all of :data:`COMPONENTS`).
     :param start_timeout: seconds allowed for ``db migrate`` plus all components to become healthy.
+    :param keep_home: keep a temporary ``home`` after :meth:`stop`.
+    :param migrate: run ``airflow db migrate`` first; pass False for a database that is already
+        migrated (e.g. from :func:`create_postgres_database`, which saves 10-30 s).
     :param python: interpreter that has Airflow installed (default: this one).
     """
 
@@ -248,6 +391,7 @@ class AirflowCluster:
         components: Sequence[str] = COMPONENTS,
         start_timeout: float = 240.0,
         keep_home: bool = False,
+        migrate: bool = True,
         python: str | None = None,
     ) -> None:
         if isinstance(dag_folders, Mapping):
@@ -295,6 +439,7 @@ class AirflowCluster:
         self.python = python or sys.executable
         self._given_home = Path(home).resolve() if home is not None else None
         self.keep_home = keep_home
+        self.migrate = migrate
         self.home: Path = self._given_home or Path("/nonexistent-airflow-home")
 
         self.passwords: dict[str, str] = {}
@@ -310,6 +455,9 @@ class AirflowCluster:
         self._clients: list[AirflowClient] = []
         self._env: dict[str, str] = {}
         self._log_ports = (0, 0)
+        self._scan_offset = 0
+        self._queued_counts: dict[str, int] = {}
+        self._received_counts: dict[str, int] = {}
         # One secret for JWTs and the API, shared by all components (they all get the same env).
         self._secret = secrets.token_urlsafe(64)  # >= 64 bytes: JWTs are signed with HS512
         self._fernet_key = base64.urlsafe_b64encode(os.urandom(32)).decode()
@@ -379,6 +527,10 @@ class AirflowCluster:
             "AIRFLOW__API__EXPOSE_CONFIG": "True",
             "AIRFLOW__API_AUTH__JWT_SECRET": secret,
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.logs_dir),
+            # The governance sidecar, explicitly (its documented default, SQLite in AIRFLOW_HOME):
+            # without a configured URL the sidecar looks for the connection ai_governance_default
+            # through Airflow's metastore, which in the scheduler closes the scheduler's own session.
+            "AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'ai_governance.db'}",
             # The scheduler and the triggerer serve task logs on fixed ports (8793/8794) by default:
             # free ones let several clusters (and a demo) run side by side.
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self._log_ports[0]),
@@ -399,6 +551,10 @@ class AirflowCluster:
                     "AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC": "2",
                     "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
                     "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+                    # A task supervisor notices its task process has exited only when its select()
+                    # times out (up to this many seconds); the executor event, and so the end of the
+                    # HITL race window, comes that much later (default 5).
+                    "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
                 }
             )
         return env
@@ -426,23 +582,26 @@ class AirflowCluster:
         self._started = True
         t0 = time.monotonic()
         deadline = t0 + self.start_timeout
+        if not self._requested_port:
+            self.port = free_port(self.host)
+        elif not _port_is_free(self.host, self._requested_port):
+            raise AirflowClusterError(f"port {self._requested_port} on {self.host} is already in use")
         if self._given_home is None:
             self.home = Path(tempfile.mkdtemp(prefix="aigov-airflow-"))
         self.home.mkdir(parents=True, exist_ok=True)
         self.logs_dir.mkdir(exist_ok=True)
         (self.home / "plugins").mkdir(exist_ok=True)
-        if not self._requested_port:
-            self.port = free_port(self.host)
-        elif not _port_is_free(self.host, self._requested_port):
-            raise AirflowClusterError(f"port {self._requested_port} on {self.host} is already in use")
+        self._load_or_store_secrets()
         self.passwords = {u: self._fixed_passwords.get(u) or secrets.token_urlsafe(9) for u in self.users}
         self._passwords_file.write_text(json.dumps(self.passwords) + "\n")
         self._log_ports = (free_port(self.host), free_port(self.host))
         self._env = self._build_env()
         try:
             self._start_watchdog()
-            self._migrate(deadline)
-            self.timings["db_migrate"] = time.monotonic() - t0
+            if self.migrate:
+                self._migrate(deadline)
+                self.timings["db_migrate"] = time.monotonic() - t0
+            # (Every component refuses to start on an unmigrated database, so nothing overlaps.)
             for name in self.components:
                 argv = [self.python, "-m", "airflow", name]
                 if name == "api-server":
@@ -465,6 +624,17 @@ class AirflowCluster:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop(raise_on_leftovers=exc is None)
+
+    def _load_or_store_secrets(self) -> None:
+        """Keep the Fernet key and the JWT/API secret in the home, so that a home reused across
+        starts (``make airflow`` with ``AIRFLOW_DEMO_HOME``) can still decrypt what it stored."""
+        path = self.home / "cluster-secrets.json"
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            stored = json.loads(path.read_text())
+            self._secret, self._fernet_key = str(stored["secret"]), str(stored["fernet_key"])
+            return
+        path.write_text(json.dumps({"secret": self._secret, "fernet_key": self._fernet_key}))
+        path.chmod(0o600)
 
     def _write_state(self) -> None:
         pids = [p.pid for p in self._procs.values()]
@@ -611,7 +781,7 @@ class AirflowCluster:
                     out.append(p)
         return out
 
-    def stop(self, timeout: float = 8.0, *, raise_on_leftovers: bool = False) -> list[tuple[int, str]]:
+    def stop(self, timeout: float = 5.0, *, raise_on_leftovers: bool = False) -> list[tuple[int, str]]:
         """Stop every process of the cluster: SIGTERM, then after ``timeout`` s SIGKILL.
 
         Returns (and stores in :attr:`leftovers`) the processes that survived even SIGKILL (none
@@ -663,6 +833,51 @@ class AirflowCluster:
             raise AirflowClusterError(f"processes survived SIGKILL: {leftovers}")
         return leftovers
 
+    # ------------------------------------------------------------------ HITL race guard
+    def parking_reported(self, ti: Mapping[str, Any]) -> bool | None:
+        """Whether the scheduler has processed the executor event of every workload it queued for
+        this task instance try (read from the scheduler log); None if the log does not tell.
+
+        A task parked in ``awaiting_input`` is safe to answer only once this is True: an answer
+        given before can get the task failed (see the module docstring).
+        """
+        try:
+            ti_id, try_number = str(ti["id"]), int(ti["try_number"])
+            key = (
+                f"TaskInstanceKey(dag_id={ti['dag_id']!r}, task_id={ti['task_id']!r}, "
+                f"run_id={ti['dag_run_id']!r}, try_number={try_number}, map_index={int(ti['map_index'])})"
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+        with self._lock:
+            self._scan_scheduler_log()
+            queued = self._queued_counts.get(ti_id, 0)
+            received = self._received_counts.get(key, 0)
+        if queued == 0:
+            return None  # log format changed or log rotated: the caller falls back to waiting
+        return received >= queued
+
+    def _scan_scheduler_log(self) -> None:
+        """Count, incrementally, the scheduler's "Trying to enqueue tasks" mentions per TI id and its
+        "Received executor event" lines per TaskInstanceKey."""
+        try:
+            with open(self.log_path("scheduler"), "rb") as fh:
+                fh.seek(self._scan_offset)
+                data = fh.read()
+        except OSError:
+            return
+        end = data.rfind(b"\n") + 1  # complete lines only
+        self._scan_offset += end
+        for raw in data[:end].splitlines():
+            line = raw.decode("utf-8", "replace")
+            if "Trying to enqueue tasks" in line:
+                for ti_id in _ENQUEUED_TI_RE.findall(line):
+                    self._queued_counts[ti_id] = self._queued_counts.get(ti_id, 0) + 1
+            elif "Received executor event" in line:
+                match = _EXECUTOR_EVENT_RE.search(line)
+                if match:
+                    self._received_counts[match[1]] = self._received_counts.get(match[1], 0) + 1
+
     # ------------------------------------------------------------------ client
     def client(self, *, timeout: float = 30.0) -> AirflowClient:
         """A REST client logged in with this cluster's users (closed by :meth:`stop`)."""
@@ -675,6 +890,8 @@ class AirflowCluster:
             default_user=admin,
             timeout=timeout,
             diagnostics=self.diagnostics,
+            parked_check=self.parking_reported,
+            liveness=self.check,
         )
         self._clients.append(client)
         return client
@@ -689,7 +906,9 @@ class AirflowClient:
 
     Reads use ``default_user`` (an admin); calls that act for a person take ``user``. Tokens come
     from ``POST /auth/token`` and are cached per user. Every wait is bounded; its error carries the
-    task log tail and, if ``diagnostics`` is given, the component log tails.
+    task log tail and, if ``diagnostics`` is given, the component log tails. ``liveness`` (raising
+    when a component died) is called on every poll, ``parked_check`` refines
+    :meth:`wait_until_parked`; :meth:`AirflowCluster.client` wires all three.
     """
 
     def __init__(
@@ -700,6 +919,8 @@ class AirflowClient:
         default_user: str = "admin",
         timeout: float = 30.0,
         diagnostics: Callable[[], str] | None = None,
+        parked_check: Callable[[Mapping[str, Any]], bool | None] | None = None,
+        liveness: Callable[[], None] | None = None,
         poll_interval: float = 0.25,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -707,6 +928,8 @@ class AirflowClient:
         self.default_user = default_user
         self.poll_interval = poll_interval
         self._diagnostics = diagnostics
+        self._parked_check = parked_check
+        self._liveness = liveness
         self._tokens: dict[str, str] = {}
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
 
@@ -786,10 +1009,12 @@ class AirflowClient:
                 parts.append(self._diagnostics())
         return AirflowClusterError("\n".join(parts))
 
-    @staticmethod
-    def _deadline_iter(timeout: float, interval: float) -> Iterator[float]:
+    def _deadline_iter(self, timeout: float, interval: float) -> Iterator[float]:
+        """Bounded polling; fails fast (with the log tail) if a component of the cluster died."""
         deadline = time.monotonic() + timeout
         while True:
+            if self._liveness is not None:
+                self._liveness()
             now = time.monotonic()
             yield now
             if now >= deadline:
@@ -947,25 +1172,33 @@ class AirflowClient:
         task_id: str,
         *,
         map_index: int = -1,
-        settle: float = 2.0,
+        settle: float | None = None,
         timeout: float = 90.0,
     ) -> dict[str, Any]:
-        """Wait until the task has been in ``awaiting_input`` for ``settle`` seconds without a break
-        and its HITL detail exists; returns the detail.
+        """Wait until the task is safely parked in ``awaiting_input``; returns its HITL detail.
 
-        The settle time works around a race in Airflow 3.3.2 (see the module docstring): an answer
-        given right after the task parked can get it failed by the scheduler.
+        Safely parked: in ``awaiting_input`` for ``settle`` seconds without a break, its HITL detail
+        exists, and (when the client comes from :meth:`AirflowCluster.client`) the scheduler log shows
+        that the executor event of the parking workload has been processed. ``settle`` defaults to
+        1 s with that log check and to 7 s without it (the unguarded window measured with default
+        settings is about 5 s; see the module docstring).
         """
+        if settle is None:
+            settle = 1.0 if self._parked_check is not None else 7.0
         since: float | None = None
         state: str | None = None
+        reported: bool | None = None
         for now in self._deadline_iter(timeout, self.poll_interval):
-            state = self.task_state(dag_id, run_id, task_id, map_index)
-            if state == "awaiting_input":
+            ti = self.task_instance(dag_id, run_id, task_id, map_index)
+            state = None if ti is None else ti.get("state")
+            if ti is not None and state == "awaiting_input":
                 since = now if since is None else since
                 if now - since >= settle:
-                    detail = self.hitl_detail(dag_id, run_id, task_id, map_index)
-                    if detail is not None:
-                        return detail
+                    reported = self._parked_check(ti) if self._parked_check is not None else None
+                    if reported is not False:
+                        detail = self.hitl_detail(dag_id, run_id, task_id, map_index)
+                        if detail is not None:
+                            return detail
             else:
                 since = None
                 if state in _TERMINAL_TASK_STATES:
@@ -974,8 +1207,8 @@ class AirflowClient:
                         ti=(dag_id, run_id, task_id, map_index),
                     )
         raise self._fail(
-            f"task {dag_id}.{task_id} ({run_id}) not parked in awaiting_input for {settle} s "
-            f"within {timeout:.0f} s (last state {state!r})",
+            f"task {dag_id}.{task_id} ({run_id}) not safely parked in awaiting_input within {timeout:.0f} s "
+            f"(last state {state!r}, settle {settle} s, parking workload reported: {reported})",
             ti=(dag_id, run_id, task_id, map_index),
         )
 
@@ -989,14 +1222,16 @@ class AirflowClient:
         params_input: Mapping[str, Any] | None = None,
         map_index: int = -1,
         *,
+        wait_parked: bool = False,
         settle: float | None = None,
     ) -> httpx.Response:
         """Answer a HITL task as ``user`` (``PATCH .../hitlDetails``); returns the raw response
         (200 accepted, 403 not allowed, 409 already answered, 400 invalid option, ...).
 
-        With ``settle`` (seconds), first :meth:`wait_until_parked` with that settle time.
+        With ``wait_parked``, first :meth:`wait_until_parked` (with ``settle``): use it whenever the
+        answer may come right after the task parked.
         """
-        if settle is not None:
+        if wait_parked:
             self.wait_until_parked(dag_id, run_id, task_id, map_index=map_index, settle=settle)
         body = {"chosen_options": list(chosen_options), "params_input": dict(params_input or {})}
         return self.request(
@@ -1104,6 +1339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = args.port or (8080 if _port_is_free(args.host, 8080) else 0)
     # The governance sidecar's settings are forwarded (the cluster does not inherit AIRFLOW__*).
     extra_env = {k: v for k, v in os.environ.items() if k.startswith("AIRFLOW__AI_GOVERNANCE__")}
+    extra_env.setdefault("AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN", f"sqlite:///{home / 'ai_governance.db'}")
     for item in args.env:
         key, sep, value = item.partition("=")
         if not sep:
@@ -1124,7 +1360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=port or None,
         parallelism=args.parallelism,
         extra_env=extra_env,
-        fast=False,
+        fast=True,  # new DAG files show up within seconds, and the HITL race window shrinks
         start_timeout=args.start_timeout,
     )
     print(
@@ -1134,6 +1370,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cluster.start()
         print(f"\nAirflow is up at {cluster.base_url}  (started in {cluster.timings['start']:.1f} s)")
         print(f"DAG folders: {', '.join(f'{n}={p}' for n, p in cluster.dag_folders.items())}")
+        print(f"Governance sidecar: {extra_env['AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN']}")
+        print(f"Pending approvals: {cluster.base_url}/required_actions  (log in as an assigned reviewer)")
         print(f"\n  {'login':<12}{'password':<16}role")
         for user, role in cluster.users.items():
             print(f"  {user:<12}{cluster.passwords[user]:<16}{role}")
@@ -1152,6 +1390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         leftovers = cluster.stop()
         if leftovers:
             print(f"WARNING: processes survived SIGKILL: {leftovers}", file=sys.stderr)
+        else:
+            print("Airflow stopped (no process left).", flush=True)
         if not args.home and not args.keep_home:
             shutil.rmtree(home, ignore_errors=True)
         elif args.keep_home:

@@ -112,16 +112,24 @@ def test_invalid_custom_kwargs_are_a_clear_policy_error(standard_factory: Standa
     with pytest.raises(PolicyError) as err:
         build_suite(standard, "bad-kwargs")
     joined = "\n".join(f"{loc}: {msg}" for loc, msg in err.value.problems)
-    assert "custom_expectations[0]: invalid kwargs for expect_column_mean_to_be_between: kwargs.maximum" in joined
+    assert (
+        "custom_expectations[0]: invalid kwargs for expect_column_mean_to_be_between: kwargs.maximum"
+        in joined
+    )
     assert "kwargs.min_value" in joined
-    assert "custom_expectations[1]: invalid kwargs for expect_column_values_to_not_match_regex: kwargs.regex" in joined
+    assert (
+        "custom_expectations[1]: invalid kwargs for expect_column_values_to_not_match_regex: kwargs.regex"
+        in joined
+    )
     assert isinstance(err.value, ValueError)  # PolicyError is a config error
 
 
 def test_custom_expectation_on_an_undeclared_column_is_refused(standard_factory: StandardFactory) -> None:
     standard = standard_factory(
         {"name": "score", "type": "number"},
-        custom_expectations=[CustomExpectation(type="expect_column_mean_to_be_between", kwargs={"column": "scroe"})],
+        custom_expectations=[
+            CustomExpectation(type="expect_column_mean_to_be_between", kwargs={"column": "scroe"})
+        ],
     )
     with pytest.raises(PolicyError, match=r"custom_expectations\[0\].*'scroe' are not output fields"):
         expectation_specs(standard)
@@ -130,8 +138,14 @@ def test_custom_expectation_on_an_undeclared_column_is_refused(standard_factory:
 @pytest.mark.parametrize(
     ("field", "message"),
     [
-        ({"name": "n", "type": "integer", "min_length": 1}, "min_length/max_length apply to string fields, not integer"),
-        ({"name": "n", "type": "number", "pattern": "^[0-9]+$"}, "pattern applies to string, date, datetime fields"),
+        (
+            {"name": "n", "type": "integer", "min_length": 1},
+            "min_length/max_length apply to string fields, not integer",
+        ),
+        (
+            {"name": "n", "type": "number", "pattern": "^[0-9]+$"},
+            "pattern applies to string, date, datetime fields",
+        ),
     ],
 )
 def test_settings_that_do_not_fit_the_type_are_refused(

@@ -52,18 +52,69 @@ KINDS: list[tuple[str, dict[str, Any], list[Any], list[Any], str, list[int] | No
         FIELD_TYPE_EXPECTATION,
         [1],
     ),
-    ("date_type", {"type": "date"}, [date(2024, 5, 1), "2024-05-02"], ["2024-05-01", "2024-05-32"], FIELD_TYPE_EXPECTATION, [1]),
-    ("range_max", {"type": "number", "min": 0, "max": 1}, [0, 0.5, 1], [0.2, 1.5, 0.3], "expect_column_values_to_be_between", [1]),
-    ("range_min", {"type": "integer", "min": 0, "max": 20}, [0, 20], [-1, 3], "expect_column_values_to_be_between", [0]),
-    ("min_length", {"min_length": 3}, ["abc", "abcd"], ["abc", "ab"], "expect_column_value_lengths_to_be_between", [1]),
-    ("max_length", {"max_length": 5}, ["abc", "abcde"], ["abcdef", "ab"], "expect_column_value_lengths_to_be_between", [0]),
-    ("pattern", {"pattern": "^INV-[0-9]{6}$"}, ["INV-000001"], ["INV-000001", "inv-1", "INV-1234567"], "expect_column_values_to_match_regex", [1, 2]),
-    ("allowed", {"allowed_values": ["a", "b"]}, ["a", "b", "a"], ["a", "c"], "expect_column_values_to_be_in_set", [1]),
+    (
+        "date_type",
+        {"type": "date"},
+        [date(2024, 5, 1), "2024-05-02"],
+        ["2024-05-01", "2024-05-32"],
+        FIELD_TYPE_EXPECTATION,
+        [1],
+    ),
+    (
+        "range_max",
+        {"type": "number", "min": 0, "max": 1},
+        [0, 0.5, 1],
+        [0.2, 1.5, 0.3],
+        "expect_column_values_to_be_between",
+        [1],
+    ),
+    (
+        "range_min",
+        {"type": "integer", "min": 0, "max": 20},
+        [0, 20],
+        [-1, 3],
+        "expect_column_values_to_be_between",
+        [0],
+    ),
+    (
+        "min_length",
+        {"min_length": 3},
+        ["abc", "abcd"],
+        ["abc", "ab"],
+        "expect_column_value_lengths_to_be_between",
+        [1],
+    ),
+    (
+        "max_length",
+        {"max_length": 5},
+        ["abc", "abcde"],
+        ["abcdef", "ab"],
+        "expect_column_value_lengths_to_be_between",
+        [0],
+    ),
+    (
+        "pattern",
+        {"pattern": "^INV-[0-9]{6}$"},
+        ["INV-000001"],
+        ["INV-000001", "inv-1", "INV-1234567"],
+        "expect_column_values_to_match_regex",
+        [1, 2],
+    ),
+    (
+        "allowed",
+        {"allowed_values": ["a", "b"]},
+        ["a", "b", "a"],
+        ["a", "c"],
+        "expect_column_values_to_be_in_set",
+        [1],
+    ),
     ("unique", {"unique": True}, ["a", "b"], ["a", "b", "a"], "expect_column_values_to_be_unique", [0, 2]),
 ]
 
 
-@pytest.mark.parametrize(("field", "good", "bad", "expectation", "indexes"), [k[1:] for k in KINDS], ids=[k[0] for k in KINDS])
+@pytest.mark.parametrize(
+    ("field", "good", "bad", "expectation", "indexes"), [k[1:] for k in KINDS], ids=[k[0] for k in KINDS]
+)
 def test_each_expectation_kind_passes_good_and_fails_bad(
     standard_factory: StandardFactory,
     field: dict[str, Any],
@@ -110,8 +161,12 @@ def test_nullable_and_optional_fields(standard_factory: StandardFactory) -> None
     # Optional column absent altogether, nullable column with nulls: fine.
     assert validate_output([{"v": "a", "note": None}, {"v": "b", "note": "x"}], standard, name="opt").success
     # Optional column present in some records only: fine; when present it is still checked.
-    assert validate_output([{"v": "a", "note": "x", "score": 0.5}, {"v": "b", "note": "y"}], standard, name="opt").success
-    report = validate_output([{"v": "a", "note": "x", "score": 2}, {"v": "b", "note": "y", "score": "high"}], standard, name="opt")
+    assert validate_output(
+        [{"v": "a", "note": "x", "score": 0.5}, {"v": "b", "note": "y"}], standard, name="opt"
+    ).success
+    report = validate_output(
+        [{"v": "a", "note": "x", "score": 2}, {"v": "b", "note": "y", "score": "high"}], standard, name="opt"
+    )
     failed = {(f.expectation_type, f.column) for f in report.failures}
     assert (FIELD_TYPE_EXPECTATION, "score") in failed
 
@@ -135,9 +190,12 @@ def test_custom_expectations(standard_factory: StandardFactory) -> None:
         {"name": "score", "type": "number"},
         {"name": "text"},
         custom_expectations=[
-            CustomExpectation(type="expect_column_mean_to_be_between", kwargs={"column": "score", "min_value": 0.5}),
             CustomExpectation(
-                type="expect_column_values_to_not_match_regex", kwargs={"column": "text", "regex": "(?i)\\bbest\\b"}
+                type="expect_column_mean_to_be_between", kwargs={"column": "score", "min_value": 0.5}
+            ),
+            CustomExpectation(
+                type="expect_column_values_to_not_match_regex",
+                kwargs={"column": "text", "regex": "(?i)\\bbest\\b"},
             ),
         ],
     )
@@ -175,7 +233,9 @@ class _Model(BaseModel):
 
 
 def test_records_dataframe_single_record_models_and_dataclasses(standard_factory: StandardFactory) -> None:
-    standard = standard_factory({"name": "v", "pattern": "^[a-z]+$"}, {"name": "n", "type": "integer", "min": 0})
+    standard = standard_factory(
+        {"name": "v", "pattern": "^[a-z]+$"}, {"name": "n", "type": "integer", "min": 0}
+    )
     records = [{"v": "a", "n": 1}, {"v": "B", "n": -1}, {"v": "c", "n": 3}]
     inputs: dict[str, Any] = {
         "records": records,
@@ -217,7 +277,11 @@ def test_dataframe_dtypes(standard_factory: StandardFactory) -> None:
     report = validate_output(frame, standard, name="dtypes")
     assert report.success, [f.describe() for f in report.failures]
     frame.loc[1, "d"] = pd.Timestamp("2024-01-02 13:00")
-    assert _only_failure(validate_output(frame, standard, name="dtypes")) == (FIELD_TYPE_EXPECTATION, "d", (1,))
+    assert _only_failure(validate_output(frame, standard, name="dtypes")) == (
+        FIELD_TYPE_EXPECTATION,
+        "d",
+        (1,),
+    )
 
 
 def test_not_tabular_data_is_a_type_error(standard_factory: StandardFactory) -> None:
@@ -241,12 +305,16 @@ def test_default_report_has_counts_and_indexes_but_no_values(standard_factory: S
     standard = standard_factory(
         {"name": "queue", "allowed_values": ["auto_pay", "dispute"]},
         {"name": "score", "type": "number"},
-        custom_expectations=[CustomExpectation(type="expect_column_mean_to_be_between", kwargs={"column": "score", "min_value": 0})],
+        custom_expectations=[
+            CustomExpectation(
+                type="expect_column_mean_to_be_between", kwargs={"column": "score", "min_value": 0}
+            )
+        ],
     )
     rows = [{"queue": "auto_pay", "score": 1}, {"queue": SECRET, "score": SECRET}]
     report = validate_output(rows, standard, name="sensitive")
     dumped = json.dumps(report.to_dict(), allow_nan=False)
-    assert SECRET not in dumped and SECRET not in report.message()
+    assert SECRET not in dumped and SECRET not in report.message
     assert "unexpected_samples" not in dumped
     in_set = next(f for f in report.failures if f.expectation_type == "expect_column_values_to_be_in_set")
     assert (in_set.unexpected_count, in_set.element_count, in_set.unexpected_index_list) == (1, 2, (1,))
@@ -256,7 +324,9 @@ def test_default_report_has_counts_and_indexes_but_no_values(standard_factory: S
     assert mean.error is not None and "withheld" in mean.error
 
     with_samples = validate_output(rows, standard, name="sensitive", include_samples=True, max_samples=1)
-    in_set = next(f for f in with_samples.failures if f.expectation_type == "expect_column_values_to_be_in_set")
+    in_set = next(
+        f for f in with_samples.failures if f.expectation_type == "expect_column_values_to_be_in_set"
+    )
     assert in_set.unexpected_samples == (SECRET,)
     assert with_samples.to_dict()["include_samples"] is True
     assert SECRET in json.dumps(with_samples.to_dict(), allow_nan=False)
@@ -265,13 +335,19 @@ def test_default_report_has_counts_and_indexes_but_no_values(standard_factory: S
 def test_report_to_dict_is_json_safe_and_caps_indexes(standard_factory: StandardFactory) -> None:
     standard = standard_factory({"name": "v", "type": "number", "max": 1})
     report = validate_output(_col([5.0] * 30 + [float("nan")]), standard, name="json")
-    data = report.to_dict(max_indexes=10)
-    text = json.dumps(data, allow_nan=False)
-    assert json.loads(text)["failures"][0]["unexpected_index_list"] == list(range(10))
-    assert data["failures"][0]["unexpected_index_truncated"] is True
-    assert data["failed_expectations"] == ["expect_column_values_to_be_between"]
-    assert data["statistics"]["evaluated_expectations"] == report.evaluated
-    assert len(report.failures[0].unexpected_index_list or ()) == 30  # the report itself keeps them all
+    data = json.loads(json.dumps(report.to_dict(max_indexes=10), allow_nan=False))
+    by_type = {f["expectation_type"]: f for f in data["failures"]}
+    assert by_type["expect_column_values_to_not_be_null"]["unexpected_index_list"] == [30]  # NaN is null
+    between = by_type["expect_column_values_to_be_between"]
+    assert between["unexpected_index_list"] == list(range(10))
+    assert between["unexpected_index_truncated"] is True and between["unexpected_count"] == 30
+    assert data["failed_expectations"] == [
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_not_be_null",
+    ]
+    assert data["statistics"]["evaluated_expectations"] == report.evaluated == 4
+    full = next(f for f in report.failures if f.expectation_type == "expect_column_values_to_be_between")
+    assert full.unexpected_index_list == tuple(range(30))  # the report itself keeps them all
 
 
 def test_no_progress_bars_or_noise_on_the_terminal(
@@ -293,7 +369,9 @@ def test_quarantine_split(invoice_standard: OutputStandard, invoices: list[dict[
     assert report.on_failure == "quarantine" and not report.success
     good, bad = split_valid_rows(invoices, report)
     assert bad == [invoices[3], invoices[7], invoices[8]]
-    assert all(g is r for g, r in zip(good, [r for i, r in enumerate(invoices) if i not in (3, 7, 8)], strict=True))
+    assert all(
+        g is r for g, r in zip(good, [r for i, r in enumerate(invoices) if i not in (3, 7, 8)], strict=True)
+    )
     assert report.failures_by_row() == {
         3: ["expect_column_values_to_be_in_set(queue)"],
         7: ["expect_column_values_to_be_unique(invoice_id)"],

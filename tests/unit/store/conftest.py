@@ -15,7 +15,9 @@ from airflow_ai_governance.store import UseCase, session_scope
 def use_case(db_url: str) -> str:
     """The id of a use case registered in ``db_url`` (store records reference it)."""
     with session_scope(db_url) as session:
-        session.add(UseCase(id="invoice-triage", title="Invoice triage", tier=2, state="pilot", current_version=1))
+        session.add(
+            UseCase(id="invoice-triage", title="Invoice triage", tier=2, state="pilot", current_version=1)
+        )
     return "invoice-triage"
 
 

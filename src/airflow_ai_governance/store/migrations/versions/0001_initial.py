@@ -2,7 +2,8 @@
 
 On PostgreSQL (schema ``ai_governance``, mapped by the engine's ``schema_translate_map``) and on
 SQLite, triggers refuse UPDATE and DELETE (PostgreSQL: also TRUNCATE) of ``audit_event`` and of
-the immutable ``policy_version`` snapshots.
+the immutable ``policy_version`` snapshots. On PostgreSQL, ``lock_audit_tail()`` serializes audit
+appends (see ``store/audit.py``).
 
 Revision ID: 0001_initial
 Revises:
@@ -24,6 +25,7 @@ depends_on = None
 
 SCHEMA = "ai_governance"  # frozen copy: a migration must not change when the code does
 IMMUTABLE_TABLES = ("audit_event", "policy_version")
+CHAIN_LOCK_KEY = 0x4149_474F_5600_0002  # pg_advisory_xact_lock key of the audit chain ("AIGOV" 2)
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
@@ -156,7 +158,7 @@ def upgrade() -> None:
         _str("reviewer", 256),
         _str("choice", 16),
         sa.Column("comment", sa.Text(), nullable=True),
-        _str("output_hash", 64, nullable=True),
+        _str("output_hash", 64, nullable=False),
         sa.Column("edits", JSON, nullable=True),
         _at("at"),
         _fk("approval_decision", "governed_run_id", "governed_run"),
@@ -168,7 +170,8 @@ def upgrade() -> None:
             "task_id",
             "map_index",
             "reviewer",
-            name=op.f("uq_approval_decision_dag_id_run_id_task_id_map_index_reviewer"),
+            "output_hash",
+            name=op.f("uq_approval_decision_task_reviewer_output"),
         ),
     )
     _index("approval_decision", "governed_run_id")
@@ -248,32 +251,53 @@ def upgrade() -> None:
     _index("audit_event", "governed_run_id")
     _index("audit_event", "use_case_id", "seq")
 
-    _create_immutability_triggers()
-
-
-def _create_immutability_triggers() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        _create_postgresql_guards()
+    else:
+        _create_sqlite_guards()
+
+
+def _create_postgresql_guards() -> None:
+    """Triggers that refuse changes, and ``lock_audit_tail()``, the audit chain's lock.
+
+    ``lock_audit_tail()`` takes the chain's advisory lock, then reads the tail, in one round trip;
+    a VOLATILE function's query takes a fresh snapshot, so it sees the previous holder's commit.
+    The lock is transaction-level: it is released at commit.
+    """
+    op.execute(
+        f"""
+        CREATE OR REPLACE FUNCTION {SCHEMA}.refuse_change() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION '%.% is append-only: % refused', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP
+                USING ERRCODE = 'insufficient_privilege';
+        END
+        $$
+        """
+    )
+    for table in IMMUTABLE_TABLES:
         op.execute(
-            f"""
-            CREATE OR REPLACE FUNCTION {SCHEMA}.refuse_change() RETURNS trigger
-            LANGUAGE plpgsql AS $$
-            BEGIN
-                RAISE EXCEPTION '%.% is append-only: % refused', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP
-                    USING ERRCODE = 'insufficient_privilege';
-            END
-            $$
-            """
+            f"CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {SCHEMA}.{table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.refuse_change()"
         )
-        for table in IMMUTABLE_TABLES:
-            op.execute(
-                f"CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {SCHEMA}.{table} "
-                f"FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.refuse_change()"
-            )
-            op.execute(
-                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {SCHEMA}.{table} "
-                f"FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.refuse_change()"
-            )
-        return
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {SCHEMA}.{table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.refuse_change()"
+        )
+    op.execute(
+        f"""
+        CREATE OR REPLACE FUNCTION {SCHEMA}.lock_audit_tail(OUT seq bigint, OUT hash varchar)
+        VOLATILE LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_advisory_xact_lock({CHAIN_LOCK_KEY});
+            SELECT e.seq, e.hash INTO seq, hash FROM {SCHEMA}.audit_event e ORDER BY e.seq DESC LIMIT 1;
+        END
+        $$
+        """
+    )
+
+
+def _create_sqlite_guards() -> None:
     for table in IMMUTABLE_TABLES:
         for action in ("UPDATE", "DELETE"):
             op.execute(
@@ -284,6 +308,7 @@ def _create_immutability_triggers() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP FUNCTION IF EXISTS {SCHEMA}.lock_audit_tail()")
         op.execute(f"DROP FUNCTION IF EXISTS {SCHEMA}.refuse_change() CASCADE")
     for table in (
         "audit_event",

@@ -1,0 +1,123 @@
+"""The cluster policy (entry point ``airflow.policy``) rejects governed DAGs that lack a gate."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+HEADER = """
+from airflow.sdk import DAG
+from airflow_ai_governance.operators.ai_task import GovernedAITaskOperator
+from airflow_ai_governance.operators.approval import GovernanceApprovalOperator
+from airflow_ai_governance.operators.boundary import DataBoundaryCheckOperator
+from airflow_ai_governance.operators.output_standard import OutputStandardOperator
+
+def model(data):
+    return data
+"""
+
+
+def _bag(tmp_path: Path, body: str) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from airflow_ai_governance.gates.structure import registry
+
+    registry.clear()
+    (tmp_path / "governed_dag.py").write_text(HEADER + textwrap.dedent(body))
+    return DagBag(dag_folder=str(tmp_path))
+
+
+def _error(bag: Any) -> str:
+    assert len(bag.import_errors) == 1, bag.import_errors
+    return next(iter(bag.import_errors.values()))
+
+
+TIER2_WITHOUT_APPROVAL = """
+with DAG("triage_no_approval", schedule=None):
+    check = DataBoundaryCheckOperator(task_id="check", use_case="invoice-triage", data=[{"a": 1}])
+    ai = GovernedAITaskOperator(task_id="classify", use_case="invoice-triage", python_callable=model, op_args=[check.output])
+    standard = OutputStandardOperator(task_id="standard", use_case="invoice-triage", ai_output=ai.output)
+    check >> ai >> standard
+"""
+
+
+def test_tier2_dag_without_approval_is_rejected(governed_sidecar: str, tmp_path: Path) -> None:
+    error = _error(_bag(tmp_path, TIER2_WITHOUT_APPROVAL))
+    assert "AirflowClusterPolicyViolation" in error
+    assert "DAG 'triage_no_approval', task 'classify' (use case 'invoice-triage'), tier 2" in error
+    assert "missing gate human_approval" in error
+    assert "GovernanceApprovalOperator(use_case='invoice-triage') downstream" in error
+
+
+def test_complete_tier2_dag_is_accepted(governed_sidecar: str, tmp_path: Path) -> None:
+    body = (
+        TIER2_WITHOUT_APPROVAL
+        + """
+    approval = GovernanceApprovalOperator(task_id="approve", use_case="invoice-triage", ai_output=standard.output)
+    standard >> approval
+"""
+    )
+    bag = _bag(tmp_path, body)
+    assert bag.import_errors == {}
+    assert "triage_no_approval" in bag.dags
+
+
+def test_boundary_must_be_upstream_of_the_ai_task(governed_sidecar: str, tmp_path: Path) -> None:
+    body = """
+with DAG("boundary_after", schedule=None):
+    ai = GovernedAITaskOperator(task_id="summarise", use_case="meeting-summaries", python_callable=model, op_args=["x"])
+    check = DataBoundaryCheckOperator(task_id="check", use_case="meeting-summaries", data=ai.output)
+    standard = OutputStandardOperator(task_id="standard", use_case="meeting-summaries", ai_output=ai.output)
+    ai >> [check, standard]
+"""
+    error = _error(_bag(tmp_path, body))
+    assert "task 'summarise' (use case 'meeting-summaries'), tier 1: missing gate data_boundary" in error
+    assert "upstream of it" in error
+
+
+def test_unknown_and_retired_use_cases_are_rejected(governed_sidecar: str, tmp_path: Path) -> None:
+    body = """
+with DAG("mixed", schedule=None):
+    DataBoundaryCheckOperator(task_id="a", use_case="no-such-case", data="x")
+    DataBoundaryCheckOperator(task_id="b", use_case="meeting-summaries", data="x")
+"""
+    error = _error(_bag(tmp_path, body))
+    assert "task 'a' (use case 'no-such-case'): unknown use case" in error
+
+    from airflow_ai_governance.store import session_scope
+    from airflow_ai_governance.store.registry import transition
+
+    with session_scope(governed_sidecar) as session:
+        transition(session, "meeting-summaries", "retired", actor="gina", reason="replaced")
+    error = _error(_bag(tmp_path, body))
+    assert "task 'b' (use case 'meeting-summaries'): the use case is retired" in error
+
+
+def test_unreachable_sidecar_rejects_governed_dags(
+    governed_sidecar: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN", "postgresql+psycopg://postgres@127.0.0.1:1/x"
+    )
+    error = _error(_bag(tmp_path, TIER2_WITHOUT_APPROVAL))
+    assert "has governed tasks but their policies cannot be checked" in error
+    assert "***" not in error or "unreachable" in error
+
+
+def test_dags_without_governed_tasks_are_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN", "postgresql+psycopg://postgres@127.0.0.1:1/x"
+    )
+    body = """
+from airflow.providers.standard.operators.empty import EmptyOperator
+with DAG("plain", schedule=None):
+    EmptyOperator(task_id="noop")
+"""
+    bag = _bag(tmp_path, body)
+    assert bag.import_errors == {}
+    assert "plain" in bag.dags
