@@ -63,16 +63,17 @@ def _show(args: argparse.Namespace) -> int:
 
     with session_scope(args.db_url, readonly=True) as session:
         row, policy = current_policy(session, args.use_case_id)
+        records = transitions(session, args.use_case_id)
         history = [
             {
                 "from": t.from_state,
                 "to": t.to_state,
                 "by": t.actor,
-                "at": t.at,
+                "at": t.at.isoformat(),  # ISO 8601 with offset in --json
                 "reason": t.reason,
                 "version": t.policy_version,
             }
-            for t in transitions(session, args.use_case_id)
+            for t in records
         ]
         data = {
             "id": row.id,
@@ -84,7 +85,7 @@ def _show(args: argparse.Namespace) -> int:
             "policy": policy.document(),
         }
     if args.json:
-        emit_json({**data, "transitions": [{**t, "at": t["at"].isoformat()} for t in history]})
+        emit_json(data)
         return 0
     print(f"{row.id}: {policy.title}")
     print(
@@ -99,8 +100,9 @@ def _show(args: argparse.Namespace) -> int:
         f"review every {gates.review_cadence_days} days"
     )
     print("  transitions:")
-    for t in history:
+    for t in records:
         print(
-            f"    {t['at']:%Y-%m-%d %H:%M} {t['from'] or '-'} -> {t['to']} by {t['by']} (v{t['version']}): {t['reason']}"
+            f"    {t.at:%Y-%m-%d %H:%M} {t.from_state or '-'} -> {t.to_state} by {t.actor} "
+            f"(v{t.policy_version}): {t.reason}"
         )
     return 0

@@ -104,7 +104,7 @@ def _prepare_sidecar(url: str) -> None:
     from airflow_ai_governance.store.registry import sync_policies, transition
 
     upgrade(url)
-    loaded = load_policies([REPO_ROOT / "dags" / "governance"])
+    loaded = load_policies([REPO_ROOT / "dags" / "governance", E2E_DIR / "policies"])
     with session_scope(url) as session:
         sync_policies(session, loaded, actor="e2e-setup")
     for item in loaded:

@@ -315,3 +315,28 @@ def test_sync_of_a_duplicate_id_is_a_config_error(aigov: Aigov, db_url: str, pol
     assert result.code == 2
     assert "use case id 'invoice-triage' is also defined in" in result.err
     assert snapshot(db_url) == before
+
+
+def test_gate_override_weaker_than_the_tier_exits_2(cli: Aigov, policies: Path) -> None:
+    path = policies / "invoice_triage.yaml"
+    path.write_text(path.read_text() + "gates: {human_approval: false, review_cadence_days: 365}\n")
+    result = cli("policy", "validate", path)
+    assert result.code == 2
+    assert (
+        "gates.human_approval: tier 2 requires human_approval; an override may not turn it off" in result.err
+    )
+    assert "gates.review_cadence_days: tier 2 reviews at least every 90 days, not 365" in result.err
+
+
+@pytest.mark.xfail(
+    reason="policy layer: tiers.weakenings() compares the raw YAML value, so a quoted number in "
+    "`gates` raises TypeError (traceback) instead of a PolicyError naming gates.min_reviewers",
+    raises=TypeError,
+    strict=True,
+)
+def test_gate_override_with_a_quoted_number_is_a_precise_error(cli: Aigov, policies: Path) -> None:
+    path = policies / "invoice_triage.yaml"
+    path.write_text(path.read_text() + 'gates: {min_reviewers: "0"}\n')
+    result = cli("policy", "validate", path)
+    assert result.code == 2
+    assert "gates.min_reviewers" in result.err
