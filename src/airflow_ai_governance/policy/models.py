@@ -15,7 +15,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from airflow_ai_governance.boundary.types import BoundaryAction, EntityType
 from airflow_ai_governance.policy.durations import Duration
@@ -304,7 +304,6 @@ class UseCasePolicy(_Model):
                 f"unknown gate(s) in gates: {', '.join(unknown)}; known: {', '.join(Gates.model_fields)}"
             )
         overrides = self._gate_overrides_with_review()
-        Gates.model_validate(overrides)
         problems = weakenings(self.tier, overrides)
         if problems:
             raise ValueError("; ".join(f"gates.{name}: {msg}" for name, msg in problems))
@@ -313,10 +312,17 @@ class UseCasePolicy(_Model):
         return self
 
     def _gate_overrides_with_review(self) -> dict[str, Any]:
+        """The gate overrides (plus the review cadence), validated and coerced like ``Gates`` fields."""
         overrides = dict(self.gates)
         if self.review.cadence_days is not None:
             overrides.setdefault("review_cadence_days", self.review.cadence_days)
-        return overrides
+        try:
+            parsed = Gates.model_validate(overrides)
+        except ValidationError as exc:
+            raise ValueError(
+                "; ".join(f"gates.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            ) from None
+        return {name: getattr(parsed, name) for name in overrides}
 
     @cached_property
     def effective_gates(self) -> Gates:

@@ -22,7 +22,7 @@ from airflow_ai_governance.policy import (
     build_checklist,
     check_transition,
 )
-from airflow_ai_governance.policy.lifecycle import READINESS_ORDER
+from airflow_ai_governance.policy.lifecycle import READINESS_ORDER, readiness_target
 from airflow_ai_governance.store.audit import append_event
 from airflow_ai_governance.store.models import LifecycleTransition, PolicyVersion, UseCase
 
@@ -92,6 +92,7 @@ def sync_policies(session: Session, loaded: Sequence[LoadedPolicy], actor: str) 
                 f"{item.source}: use case {policy.id!r} is retired; its policy can no longer change. "
                 "Register a new use case id instead."
             )
+        _still_ready(item, row.state)
         version = row.current_version + 1
         _add_version(session, policy, version, str(item.source), actor)
         row.current_version = version
@@ -108,6 +109,20 @@ def sync_policies(session: Session, loaded: Sequence[LoadedPolicy], actor: str) 
         )
         report.versioned.append((policy.id, version))
     return report
+
+
+def _still_ready(item: LoadedPolicy, state: str) -> None:
+    """A changed policy must still pass the checklist of the state its use case is in."""
+    if state in (LifecycleState.PROPOSED, LifecycleState.RETIRED):
+        return
+    target = readiness_target(state)
+    checklist = build_checklist(item.policy, target)
+    if not checklist.passed:
+        failed = "; ".join(f"{i.key}: {i.detail}" for i in checklist.failures)
+        raise LifecycleError(
+            f"{item.source}: use case {item.policy.id!r} is {state}, but the changed policy fails the {target} "
+            f"checklist ({failed}). Fix the policy, or suspend or retire the use case first."
+        )
 
 
 def _add_version(session: Session, policy: UseCasePolicy, version: int, source: str, actor: str) -> None:

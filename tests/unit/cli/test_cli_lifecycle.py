@@ -444,3 +444,25 @@ def test_unmigrated_sqlite_file_exits_2(cli: Aigov, tmp_path: Path) -> None:
     assert result.code == 2
     assert "is not initialised" in result.err
     assert "aigov db upgrade" in result.err
+
+
+def test_changed_policy_must_still_pass_the_checklist_of_its_state(
+    aigov: Aigov, db_url: str, examples_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    policies = tmp_path / "p"
+    shutil.copytree(examples_dir, policies)
+    assert aigov("policy", "sync", policies, "--by", "gina").code == 0
+    for state in ("approved", "pilot", "production"):
+        assert (
+            aigov("promote", "invoice-triage", "--to", state, "--by", "gina", "--reason", "go-live").code == 0
+        )
+    before = snapshot(db_url)
+    path = policies / "invoice_triage.yaml"
+    path.write_text(path.read_text().replace("  drift_task: invoice_triage.drift_monitor\n", ""))
+    result = aigov("policy", "sync", policies, "--by", "gina")
+    assert result.code == 1
+    assert "is production, but the changed policy fails the production checklist" in result.err
+    assert "monitoring" in result.err
+    assert snapshot(db_url) == before

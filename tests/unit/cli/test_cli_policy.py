@@ -328,12 +328,6 @@ def test_gate_override_weaker_than_the_tier_exits_2(cli: Aigov, policies: Path) 
     assert "gates.review_cadence_days: tier 2 reviews at least every 90 days, not 365" in result.err
 
 
-@pytest.mark.xfail(
-    reason="policy layer: tiers.weakenings() compares the raw YAML value, so a quoted number in "
-    "`gates` raises TypeError (traceback) instead of a PolicyError naming gates.min_reviewers",
-    raises=TypeError,
-    strict=True,
-)
 def test_gate_override_with_a_quoted_number_is_a_precise_error(cli: Aigov, policies: Path) -> None:
     path = policies / "invoice_triage.yaml"
     path.write_text(path.read_text() + 'gates: {min_reviewers: "0"}\n')

@@ -97,6 +97,9 @@ def test_gate_override_may_only_be_stricter(examples_dir: Path) -> None:
     doc["gates"] = {"min_reviewers": 3, "review_cadence_days": 14}
     gates = parse_policy(yaml.safe_dump(doc)).effective_gates
     assert (gates.min_reviewers, gates.review_cadence_days) == (3, 14)
+    doc["gates"] = {"human_approval": "no"}  # YAML strings are coerced before the floor check
+    with pytest.raises(PolicyError, match="may not turn it off"):
+        parse_policy(yaml.safe_dump(doc))
     doc["gates"] = {"bogus": True}
     with pytest.raises(PolicyError, match="unknown gate"):
         parse_policy(yaml.safe_dump(doc))
