@@ -114,26 +114,9 @@ def judge_response(
     if responder not in allowed_responders(policy, level):
         return _refuse(ctx, responder, f"{responder} is not a reviewer of {ctx.use_case_id!r}")
     comment = params_input.get("comment") or None
-    t = ctx.task
-
-    def record(choice: Literal["approve", "reject"], edits: dict[str, Any] | None = None) -> None:
-        record_approval(
-            ctx.db,
-            use_case_id=ctx.use_case_id,
-            dag_id=t.dag_id,
-            run_id=t.run_id,
-            task_id=t.task_id,
-            map_index=t.map_index,
-            reviewer=str(responder),
-            choice=choice,
-            comment=comment,
-            output_hash=digest,
-            edits=edits,
-            governed_run_id=ctx.governed_run_id,
-        )
 
     if chosen != [APPROVE]:
-        record("reject")
+        record_decision(ctx, responder, "reject", digest, comment)
         return Verdict("rejected", f"{responder} rejected the output", output, digest, ())
     edits: dict[str, Any] | None = None
     if policy.review.allow_output_edits:
@@ -142,7 +125,7 @@ def judge_response(
         return _refuse(ctx, responder, f"the policy of {ctx.use_case_id!r} does not allow reviewers to edit")
     if edits:
         digest = output_hash(output)
-    record("approve", edits)
+    record_decision(ctx, responder, "approve", digest, comment, edits)
     approvers = approvers_for(ctx, digest)
     needed = required_approvals(policy)
     if len(approvers) >= needed:
@@ -178,8 +161,15 @@ def escalate(ctx: GovernedRunContext, level: int, reason: str) -> EscalationCont
     return contact
 
 
-def record_timeout(ctx: GovernedRunContext, digest: str, reason: str) -> None:
-    """No answer in time and no one left to escalate to: recorded as a ``timeout`` decision."""
+def record_decision(
+    ctx: GovernedRunContext,
+    reviewer: str,
+    choice: Literal["approve", "reject", "timeout"],
+    digest: str,
+    comment: str | None = None,
+    edits: dict[str, Any] | None = None,
+) -> None:
+    """One decision on this task instance's output (idempotent per reviewer and output hash)."""
     t = ctx.task
     record_approval(
         ctx.db,
@@ -188,9 +178,15 @@ def record_timeout(ctx: GovernedRunContext, digest: str, reason: str) -> None:
         run_id=t.run_id,
         task_id=t.task_id,
         map_index=t.map_index,
-        reviewer="(timeout)",
-        choice="timeout",
-        comment=reason,
+        reviewer=reviewer,
+        choice=choice,
+        comment=comment,
         output_hash=digest,
+        edits=edits,
         governed_run_id=ctx.governed_run_id,
     )
+
+
+def record_timeout(ctx: GovernedRunContext, digest: str, reason: str) -> None:
+    """No answer in time and no one left to escalate to: recorded as a ``timeout`` decision."""
+    record_decision(ctx, "(timeout)", "timeout", digest, reason)

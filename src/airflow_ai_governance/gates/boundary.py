@@ -8,9 +8,8 @@ from typing import Any
 
 from airflow_ai_governance.boundary import BoundaryAction, apply_boundary
 from airflow_ai_governance.exceptions import DataBoundaryViolation
-from airflow_ai_governance.gates.preflight import GovernedRunContext, finish
+from airflow_ai_governance.gates.preflight import GovernedRunContext, block, record_gate_check
 from airflow_ai_governance.policy import UseCasePolicy
-from airflow_ai_governance.store import record_check
 
 INPUT_KINDS = ("asset", "connection", "table", "path")
 
@@ -57,14 +56,16 @@ def enforce_boundary(ctx: GovernedRunContext, data: Any, inputs: Iterable[str] =
     inputs = list(inputs)
     bad = unapproved_inputs(policy, inputs)
     if bad:
-        _refuse(
+        block(
             ctx,
+            DataBoundaryViolation,
             f"inputs outside the approved inputs of {ctx.use_case_id!r}: {', '.join(bad)}",
             {"unapproved_inputs": bad, "approved": [f"{a.kind}:{a.pattern}" for a in policy.approved_inputs]},
         )
     if boundary is None:
-        _refuse(ctx, f"use case {ctx.use_case_id!r} has no data_boundary in its policy", {})
-        raise AssertionError("unreachable")
+        block(
+            ctx, DataBoundaryViolation, f"use case {ctx.use_case_id!r} has no data_boundary in its policy", {}
+        )
     actions = boundary.actions()
     result = apply_boundary(data, {str(t): a for t, a in actions.items()})
     summary = result.summary()
@@ -73,8 +74,9 @@ def enforce_boundary(ctx: GovernedRunContext, data: Any, inputs: Iterable[str] =
     if result.blocked:
         blocked = sorted({str(f.type) for f in result.blocked})
         details["blocked_types"] = blocked
-        _refuse(
+        block(
             ctx,
+            DataBoundaryViolation,
             f"data boundary of {ctx.use_case_id!r} blocks {', '.join(blocked)}: "
             f"{len(result.blocked)} finding(s) at {', '.join(sorted({f.path or '(text)' for f in result.blocked})[:5])}",
             details,
@@ -85,25 +87,5 @@ def enforce_boundary(ctx: GovernedRunContext, data: Any, inputs: Iterable[str] =
         outcome = "recorded"
     else:
         outcome = "pass"
-    record_check(
-        ctx.db,
-        use_case_id=ctx.use_case_id,
-        check="data_boundary",
-        outcome=outcome,
-        governed_run_id=ctx.governed_run_id,
-        details=details,
-    )
+    record_gate_check(ctx, outcome, details)
     return BoundaryOutcome(result.data, outcome, summary, len(result.findings))
-
-
-def _refuse(ctx: GovernedRunContext, message: str, details: dict[str, Any]) -> None:
-    record_check(
-        ctx.db,
-        use_case_id=ctx.use_case_id,
-        check="data_boundary",
-        outcome="fail",
-        governed_run_id=ctx.governed_run_id,
-        details=details,
-    )
-    finish(ctx, "blocked", details={"gate": ctx.gate, "reason": message})
-    raise DataBoundaryViolation(message, details)

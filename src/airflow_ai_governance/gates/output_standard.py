@@ -6,8 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_ai_governance.exceptions import OutputStandardFailed
-from airflow_ai_governance.gates.preflight import GovernedRunContext, finish, output_hash
-from airflow_ai_governance.store import record_check
+from airflow_ai_governance.gates.preflight import (
+    GovernedRunContext,
+    block,
+    finish,
+    output_hash,
+    record_gate_check,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +34,12 @@ def enforce_output_standard(ctx: GovernedRunContext, output: Any) -> StandardOut
 
     standard = ctx.policy.output_standard
     if standard is None:
-        _block(ctx, f"use case {ctx.use_case_id!r} has no output_standard in its policy", {})
-    assert standard is not None
+        block(
+            ctx,
+            OutputStandardFailed,
+            f"use case {ctx.use_case_id!r} has no output_standard in its policy",
+            {},
+        )
     report = validate_output(output, standard, name=ctx.use_case_id)
     details = report.to_dict()
     if report.success:
@@ -42,35 +51,14 @@ def enforce_output_standard(ctx: GovernedRunContext, output: Any) -> StandardOut
             details["quarantined_rows"] = len(bad)
             _record(ctx, "quarantined", details, good)
             return StandardOutcome(good, "quarantined", details, bad)
-    _block(ctx, f"output of {ctx.use_case_id!r} fails its output standard: {report.message}", details)
-    raise AssertionError("unreachable")
+    block(
+        ctx,
+        OutputStandardFailed,
+        f"output of {ctx.use_case_id!r} fails its output standard: {report.message}",
+        details,
+    )
 
 
 def _record(ctx: GovernedRunContext, outcome: str, details: dict[str, Any], passed_on: Any) -> None:
-    record_check(
-        ctx.db,
-        use_case_id=ctx.use_case_id,
-        check="output_standard",
-        outcome=outcome,
-        governed_run_id=ctx.governed_run_id,
-        details=details,
-    )
-    finish(
-        ctx,
-        "success",
-        output_hash=output_hash(passed_on),
-        details={"gate": "output_standard", "outcome": outcome},
-    )
-
-
-def _block(ctx: GovernedRunContext, message: str, details: dict[str, Any]) -> None:
-    record_check(
-        ctx.db,
-        use_case_id=ctx.use_case_id,
-        check="output_standard",
-        outcome="fail",
-        governed_run_id=ctx.governed_run_id,
-        details=details,
-    )
-    finish(ctx, "blocked", details={"gate": "output_standard", "reason": message[:2000]})
-    raise OutputStandardFailed(message, details)
+    record_gate_check(ctx, outcome, details)
+    finish(ctx, "success", output_hash=output_hash(passed_on), details={"gate": ctx.gate, "outcome": outcome})

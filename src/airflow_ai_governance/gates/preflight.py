@@ -11,17 +11,18 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select
 
-from airflow_ai_governance.exceptions import UseCaseNotRunnable
+from airflow_ai_governance.exceptions import GateFailure, UseCaseNotRunnable
 from airflow_ai_governance.policy import RUNNABLE_STATES, LifecycleState, UseCasePolicy
 from airflow_ai_governance.store import (
     GovernedRun,
     PolicyVersion,
     append_event,
     finish_run,
+    record_check,
     session_scope,
     start_run,
 )
@@ -149,6 +150,27 @@ def resume(governed_run_id: str, task: TaskRef, *, gate: str, db: str | None = N
         finish(ctx, "refused", details={"gate": gate, "reason": problem})
         raise UseCaseNotRunnable(f"{task.dag_id}.{task.task_id}: {problem}")
     return ctx
+
+
+def record_gate_check(ctx: GovernedRunContext, outcome: str, details: dict[str, Any]) -> None:
+    """This gate's check result (``check`` = the gate's name) on the run record."""
+    record_check(
+        ctx.db,
+        use_case_id=ctx.use_case_id,
+        check=ctx.gate,
+        outcome=outcome,
+        governed_run_id=ctx.governed_run_id,
+        details=details,
+    )
+
+
+def block(
+    ctx: GovernedRunContext, error: type[GateFailure], message: str, details: dict[str, Any]
+) -> NoReturn:
+    """Record the failed check, close the run as ``blocked`` and raise ``error``."""
+    record_gate_check(ctx, "fail", details)
+    finish(ctx, "blocked", details={"gate": ctx.gate, "reason": message[:2000]})
+    raise error(message, details)
 
 
 def finish(ctx: GovernedRunContext, status: str, **fields: Any) -> None:

@@ -193,3 +193,15 @@ def test_sidecar_and_audit_chain_agree(airflow_client: AirflowClient, e2e_sideca
     result = _audit_verify(e2e_sidecar_db_url)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK" in result.stdout or "ok" in result.stdout.lower()
+
+
+def test_governance_api_is_served_by_the_plugin_and_guarded(airflow_client: AirflowClient) -> None:
+    import httpx
+
+    listed = airflow_client.request("GET", "/ai-governance/api/v1/use-cases", user="admin")
+    assert listed.status_code == 200, listed.text
+    assert {"invoice-triage", "meeting-summaries", "product-claims"} <= {
+        u["id"] for u in listed.json()["items"]
+    }
+    anonymous = httpx.get(f"{airflow_client.base_url}/ai-governance/api/v1/use-cases", timeout=30)
+    assert anonymous.status_code in (401, 403)
