@@ -128,11 +128,18 @@ def _url_from_connection() -> str | None:
     raw = os.environ.get(ENV_CONN)
     if raw:
         return _connection_env_to_url(raw)
-    if "airflow" not in sys.modules or not _in_task_process():
-        # Outside a task (scheduler, API server, DAG processor, CLI) a metadata-DB lookup would
-        # share the component's own ORM session and can close it under its feet: there only the
-        # config option and AIRFLOW_CONN_AI_GOVERNANCE_DEFAULT (above) are used.
+    if "airflow" not in sys.modules:
         return None
+    conn = _task_connection() if _in_task_process() else _secrets_backend_connection()
+    if conn is None:
+        return None
+    return connection_to_url(
+        conn.conn_type, conn.host, conn.login, conn.password, conn.port, conn.schema, conn.extra_dejson
+    )
+
+
+def _task_connection() -> Any:
+    """In a task: the Task SDK's lookup (secrets backends, then the API server)."""
     try:
         from airflow.sdk import BaseHook
         from airflow.sdk.exceptions import AirflowNotFoundException
@@ -140,12 +147,30 @@ def _url_from_connection() -> str | None:
         from airflow.exceptions import AirflowNotFoundException
         from airflow.hooks.base import BaseHook
     try:
-        conn = BaseHook.get_connection(CONN_ID)
+        return BaseHook.get_connection(CONN_ID)
     except AirflowNotFoundException:
         return None
-    return connection_to_url(
-        conn.conn_type, conn.host, conn.login, conn.password, conn.port, conn.schema, conn.extra_dejson
-    )
+
+
+def _secrets_backend_connection() -> Any:
+    """Outside a task (scheduler, API server, DAG processor, CLI): the configured secrets backends,
+    but not the metastore: that lookup would share the component's own ORM session and can close
+    it under its feet (seen: the scheduler dying on the next DAG run)."""
+    try:
+        from airflow.configuration import ensure_secrets_loaded
+    except ImportError:
+        return None
+    for backend in ensure_secrets_loaded():
+        if type(backend).__name__ == "MetastoreBackend":
+            continue
+        try:
+            conn = backend.get_connection(conn_id=CONN_ID)
+        except Exception:  # a backend that cannot answer: try the next, as Airflow does
+            log.debug("secrets backend %s could not look up %s", type(backend).__name__, CONN_ID)
+            continue
+        if conn is not None:
+            return conn
+    return None
 
 
 def _in_task_process() -> bool:
