@@ -8,8 +8,15 @@ from typing import Any
 
 from airflow_ai_governance.boundary import BoundaryAction, apply_boundary
 from airflow_ai_governance.exceptions import DataBoundaryViolation
-from airflow_ai_governance.gates.preflight import GovernedRunContext, block, record_gate_check
+from airflow_ai_governance.gates.preflight import (
+    GovernedRunContext,
+    block,
+    finish,
+    output_hash,
+    record_gate_check,
+)
 from airflow_ai_governance.policy import UseCasePolicy
+from airflow_ai_governance.store import session_scope
 
 INPUT_KINDS = ("asset", "connection", "table", "path")
 
@@ -87,5 +94,13 @@ def enforce_boundary(ctx: GovernedRunContext, data: Any, inputs: Iterable[str] =
         outcome = "recorded"
     else:
         outcome = "pass"
-    record_gate_check(ctx, outcome, details)
+    with session_scope(ctx.db) as session:  # the check and the closed run record, together
+        record_gate_check(ctx, outcome, details, session)
+        finish(
+            ctx,
+            "success",
+            session,
+            input_hash=output_hash(result.data),
+            details={"gate": ctx.gate, "outcome": outcome},
+        )
     return BoundaryOutcome(result.data, outcome, summary, len(result.findings))

@@ -13,6 +13,7 @@ from airflow_ai_governance.gates.preflight import (
     output_hash,
     record_gate_check,
 )
+from airflow_ai_governance.store import session_scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,5 +61,12 @@ def enforce_output_standard(ctx: GovernedRunContext, output: Any) -> StandardOut
 
 
 def _record(ctx: GovernedRunContext, outcome: str, details: dict[str, Any], passed_on: Any) -> None:
-    record_gate_check(ctx, outcome, details)
-    finish(ctx, "success", output_hash=output_hash(passed_on), details={"gate": ctx.gate, "outcome": outcome})
+    with session_scope(ctx.db) as session:
+        record_gate_check(ctx, outcome, details, session)
+        finish(
+            ctx,
+            "success",
+            session,
+            output_hash=output_hash(passed_on),
+            details={"gate": ctx.gate, "outcome": outcome},
+        )

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from airflow_ai_governance.exceptions import GateFailure, UseCaseNotRunnable
 from airflow_ai_governance.policy import RUNNABLE_STATES, LifecycleState, UseCasePolicy
 from airflow_ai_governance.store import (
+    DB,
     GovernedRun,
     PolicyVersion,
     append_event,
@@ -89,7 +90,7 @@ def preflight(use_case_id: str, task: TaskRef, *, gate: str, db: str | None = No
     :class:`~airflow_ai_governance.exceptions.UseCaseNotRunnable` or
     :class:`~airflow_ai_governance.exceptions.SidecarUnavailable`.
     """
-    with session_scope(db) as session:
+    with session_scope(db) as session:  # one transaction: the check and the run record (or refusal)
         row, policy = current_policy(session, use_case_id)
         state, version = LifecycleState(row.state), row.current_version
         problem = runnable_problem(use_case_id, state, task.production)
@@ -101,20 +102,21 @@ def preflight(use_case_id: str, task: TaskRef, *, gate: str, db: str | None = No
                 use_case_id=use_case_id,
                 payload={**task.as_dict(), "gate": gate, "state": str(state), "reason": problem},
             )
+        else:
+            run_id = start_run(
+                session,
+                use_case_id=use_case_id,
+                policy_version=version,
+                dag_id=task.dag_id,
+                run_id=task.run_id,
+                task_id=task.task_id,
+                try_number=task.try_number,
+                map_index=task.map_index,
+                dag_version=task.dag_version,
+                details={"gate": gate, "tier": int(policy.tier), "state": str(state)},
+            )
     if problem:
         raise UseCaseNotRunnable(f"{task.dag_id}.{task.task_id}: {problem}")
-    run_id = start_run(
-        db,
-        use_case_id=use_case_id,
-        policy_version=version,
-        dag_id=task.dag_id,
-        run_id=task.run_id,
-        task_id=task.task_id,
-        try_number=task.try_number,
-        map_index=task.map_index,
-        dag_version=task.dag_version,
-        details={"gate": gate, "tier": int(policy.tier), "state": str(state)},
-    )
     return GovernedRunContext(use_case_id, policy, version, state, run_id, task, gate, db)
 
 
@@ -152,10 +154,10 @@ def resume(governed_run_id: str, task: TaskRef, *, gate: str, db: str | None = N
     return ctx
 
 
-def record_gate_check(ctx: GovernedRunContext, outcome: str, details: dict[str, Any]) -> None:
+def record_gate_check(ctx: GovernedRunContext, outcome: str, details: dict[str, Any], db: DB = None) -> None:
     """This gate's check result (``check`` = the gate's name) on the run record."""
     record_check(
-        ctx.db,
+        db or ctx.db,
         use_case_id=ctx.use_case_id,
         check=ctx.gate,
         outcome=outcome,
@@ -167,15 +169,16 @@ def record_gate_check(ctx: GovernedRunContext, outcome: str, details: dict[str, 
 def block(
     ctx: GovernedRunContext, error: type[GateFailure], message: str, details: dict[str, Any]
 ) -> NoReturn:
-    """Record the failed check, close the run as ``blocked`` and raise ``error``."""
-    record_gate_check(ctx, "fail", details)
-    finish(ctx, "blocked", details={"gate": ctx.gate, "reason": message[:2000]})
+    """Record the failed check, close the run as ``blocked`` (one transaction) and raise ``error``."""
+    with session_scope(ctx.db) as session:
+        record_gate_check(ctx, "fail", details, session)
+        finish(ctx, "blocked", session, details={"gate": ctx.gate, "reason": message[:2000]})
     raise error(message, details)
 
 
-def finish(ctx: GovernedRunContext, status: str, **fields: Any) -> None:
-    """Close the run record with its final status and figures."""
-    finish_run(ctx.db, ctx.governed_run_id, status, **fields)
+def finish(ctx: GovernedRunContext, status: str, db: DB = None, **fields: Any) -> None:
+    """Close the run record with its final status and figures (in ``db``'s transaction if a Session)."""
+    finish_run(db or ctx.db, ctx.governed_run_id, status, **fields)
 
 
 def _hash_default(value: Any) -> Any:

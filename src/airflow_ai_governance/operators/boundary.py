@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_ai_governance.gates import finish, output_hash
 from airflow_ai_governance.gates.boundary import enforce_boundary
 from airflow_ai_governance.operators.base import GovernedMixin, gate_errors
 
@@ -89,11 +88,5 @@ class DataBoundaryCheckOperator(GovernedMixin, BaseOperator):
             outcome.outcome,
             outcome.findings,
             outcome.summary,
-        )
-        finish(
-            ctx,
-            "success",
-            input_hash=output_hash(outcome.data),
-            details={"gate": "data_boundary", "outcome": outcome.outcome},
         )
         return outcome.data
