@@ -277,14 +277,13 @@ def _own_time(
     """The governance code of one governed tier-1 task, without Airflow: medians in ms, breakdowns."""
     import importlib
 
-    from airflow_ai_governance.gates import TaskRef, finish, output_hash, preflight
+    from airflow_ai_governance.gates import TaskRef, finish, preflight
     from airflow_ai_governance.gates.ai_task import call_record
     from airflow_ai_governance.gates.boundary import enforce_boundary
     from airflow_ai_governance.gates.output_standard import enforce_output_standard
 
     # modules, not the same-named functions that airflow_ai_governance.gates re-exports
     boundary_gate = importlib.import_module("airflow_ai_governance.gates.boundary")
-    standard_gate = importlib.import_module("airflow_ai_governance.gates.output_standard")
     preflight_gate = importlib.import_module("airflow_ai_governance.gates.preflight")
     quality = importlib.import_module("airflow_ai_governance.quality")
     inputs = [f"path:{p}" for p in TRANSCRIPTS]
@@ -305,16 +304,7 @@ def _own_time(
         t0, c0 = time.perf_counter(), time.process_time()
         # DataBoundaryCheckOperator.execute
         ctx = timed("preflight x3", lambda: preflight(USE_CASE, ref("data_boundary"), gate="data_boundary"))
-        outcome = timed("enforce_boundary", lambda: enforce_boundary(ctx, records, inputs))
-        timed(
-            "finish x2 (boundary, AI task)",
-            lambda: finish(
-                ctx,
-                "success",
-                input_hash=output_hash(outcome.data),
-                details={"gate": "data_boundary", "outcome": outcome.outcome},
-            ),
-        )
+        outcome = timed("enforce_boundary (incl. its finish)", lambda: enforce_boundary(ctx, records, inputs))
         # GovernedAITaskOperator.execute / execute_callable (the call itself is not governance)
         ctx = timed("preflight x3", lambda: preflight(USE_CASE, ref("ai_task"), gate="ai_task"))
         output, fields = timed(
@@ -326,7 +316,7 @@ def _own_time(
                 model_id=MODEL_ID,
             ),
         )
-        timed("finish x2 (boundary, AI task)", lambda: finish(ctx, "success", **fields))
+        timed("finish (AI task)", lambda: finish(ctx, "success", **fields))
         # OutputStandardOperator.execute
         ctx = timed(
             "preflight x3", lambda: preflight(USE_CASE, ref("output_standard"), gate="output_standard")
@@ -349,10 +339,7 @@ def _own_time(
             "quality.validate_output (GX validation)": [(quality, "validate_output")],
             "store.start_run (write: run record + audit)": [(preflight_gate, "start_run")],
             "store.finish_run (write: run update + audit)": [(preflight_gate, "finish_run")],
-            "store.record_check (write: check + audit)": [
-                (boundary_gate, "record_check"),
-                (standard_gate, "record_check"),
-            ],
+            "store.record_check (write: check + audit)": [(preflight_gate, "record_check")],
             "registry.current_policy (read + policy parse)": [(preflight_gate, "current_policy")],
             "boundary.apply_boundary (scan + redact)": [(boundary_gate, "apply_boundary")],
         }
