@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 __all__ = ["BoundaryAction", "EntityType", "Finding"]
+
+
+_E = TypeVar("_E", bound=StrEnum)
 
 
 class EntityType(StrEnum):
@@ -26,13 +30,7 @@ class EntityType(StrEnum):
     @classmethod
     def parse(cls, value: EntityType | str) -> EntityType:
         """``EntityType`` from a member or its name (case-insensitive); ``ValueError`` names the choices."""
-        if isinstance(value, EntityType):
-            return value
-        try:
-            return cls(str(value).strip().upper())
-        except ValueError:
-            choices = ", ".join(member.value for member in cls)
-            raise ValueError(f"unknown entity type {value!r}; expected one of: {choices}") from None
+        return _parse(cls, value, str(value).strip().upper(), "entity type")
 
 
 class BoundaryAction(StrEnum):
@@ -45,13 +43,17 @@ class BoundaryAction(StrEnum):
     @classmethod
     def parse(cls, value: BoundaryAction | str) -> BoundaryAction:
         """``BoundaryAction`` from a member or its value (case-insensitive)."""
-        if isinstance(value, BoundaryAction):
-            return value
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            choices = ", ".join(member.value for member in cls)
-            raise ValueError(f"unknown boundary action {value!r}; expected one of: {choices}") from None
+        return _parse(cls, value, str(value).strip().lower(), "boundary action")
+
+
+def _parse(cls: type[_E], value: object, normalised: str, what: str) -> _E:
+    if isinstance(value, cls):
+        return value
+    try:
+        return cls(normalised)
+    except ValueError:
+        choices = ", ".join(member.value for member in cls)
+        raise ValueError(f"unknown {what} {value!r}; expected one of: {choices}") from None
 
 
 @dataclass(frozen=True, slots=True)
