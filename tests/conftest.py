@@ -9,14 +9,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-PG_HOST = os.environ.get("AIGOV_TEST_PG_HOST", "127.0.0.1")
-PG_ADMIN_URL = f"postgresql+psycopg://postgres@{PG_HOST}:5432/postgres"
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -44,23 +40,13 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.pop("AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN", None)
 
 
-def _admin_execute(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"host={PG_HOST} port=5432 user=postgres dbname=postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
-
 @pytest.fixture(scope="session")
 def pg_database_url() -> Iterator[str]:
     """A PostgreSQL database for this test run, dropped afterwards."""
-    name = f"aigov_test_{uuid.uuid4().hex[:10]}"
-    try:
-        _admin_execute(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # pragma: no cover - environment problem, reported clearly
-        pytest.fail(f"PostgreSQL at {PG_HOST}:5432 is not usable ({exc}); run scripts/ensure-postgres.sh")
-    yield f"postgresql+psycopg://postgres@{PG_HOST}:5432/{name}"
-    _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    from helpers.setup import temporary_pg_database
+
+    with temporary_pg_database("aigov_test") as url:
+        yield url
 
 
 def _reset_pg_schema(url: str) -> None:

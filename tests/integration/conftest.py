@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-USE_CASES = ("meeting-summaries", "invoice-triage", "product-claims")
 
 
 @pytest.fixture(scope="session")
@@ -28,17 +27,6 @@ def airflow_db() -> str:
     return home
 
 
-def promote_all(url: str, use_cases: tuple[str, ...] = USE_CASES, to: str = "production") -> None:
-    from airflow_ai_governance.store import session_scope
-    from airflow_ai_governance.store.registry import transition
-
-    path = ["approved", "pilot", "production"]
-    for use_case in use_cases:
-        for state in path[: path.index(to) + 1]:
-            with session_scope(url) as session:
-                transition(session, use_case, state, actor="gina", reason="test go-live")
-
-
 @pytest.fixture
 def governed_sidecar(airflow_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh SQLite sidecar with the example policies synced and promoted to production.
@@ -46,16 +34,12 @@ def governed_sidecar(airflow_db: str, tmp_path: Path, monkeypatch: pytest.Monkey
     Set as ``AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN`` so that tasks run by ``dag.test()`` use it.
     """
     from airflow_ai_governance.gates.structure import registry
-    from airflow_ai_governance.policy import load_policies
-    from airflow_ai_governance.store import dispose_engines, session_scope, upgrade
-    from airflow_ai_governance.store.registry import sync_policies
+    from airflow_ai_governance.store import dispose_engines
+    from helpers.setup import register_and_promote
 
     url = f"sqlite:///{tmp_path / 'sidecar.db'}"
     monkeypatch.setenv("AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN", url)
-    upgrade(url)
-    with session_scope(url) as session:
-        sync_policies(session, load_policies([REPO / "dags" / "governance"]), actor="test")
-    promote_all(url)
+    register_and_promote(url, [REPO / "dags" / "governance"], actor="gina")
     registry.clear()
     yield url
     registry.clear()

@@ -28,7 +28,7 @@ def task_ref(context: Context) -> TaskRef:
         run_id=ti.run_id,
         task_id=ti.task_id,
         try_number=int(getattr(ti, "try_number", 1) or 1),
-        map_index=int(getattr(ti, "map_index", -1) if getattr(ti, "map_index", None) is not None else -1),
+        map_index=-1 if getattr(ti, "map_index", None) is None else int(ti.map_index),
         dag_version=str(version) if version else None,
         production=PRODUCTION_TAG in (dag.tags or ()),
     )

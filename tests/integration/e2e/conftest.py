@@ -58,25 +58,6 @@ E2E_USERS = {
 }
 
 
-def _admin_execute(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"host={PG_HOST} port=5432 user=postgres dbname=postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def _temporary_database(prefix: str) -> Iterator[str]:
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    try:
-        _admin_execute(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # pragma: no cover - environment problem, reported clearly
-        pytest.fail(f"PostgreSQL at {PG_HOST}:5432 is not usable ({exc}); run scripts/ensure-postgres.sh")
-    try:
-        yield f"postgresql+psycopg://postgres@{PG_HOST}:5432/{name}"
-    finally:
-        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="session")
 def airflow_metadata_db_url() -> Iterator[str]:
     """Airflow's metadata database for this run (PostgreSQL, already migrated: copied from a
@@ -97,20 +78,12 @@ def airflow_metadata_db_url() -> Iterator[str]:
 
 
 def _prepare_sidecar(url: str) -> None:
-    """Migrate the sidecar and register the example policies of ``dags/governance`` in
-    ``production``, before the cluster starts, so that the example DAGs parse at once."""
-    from airflow_ai_governance.policy import load_policies
-    from airflow_ai_governance.store import dispose_engines, session_scope, upgrade
-    from airflow_ai_governance.store.registry import sync_policies, transition
+    """Migrate the sidecar and register the example (and e2e) policies in ``production``, before
+    the cluster starts, so that the governed DAGs parse at once."""
+    from airflow_ai_governance.store import dispose_engines
+    from helpers.setup import register_and_promote
 
-    upgrade(url)
-    loaded = load_policies([REPO_ROOT / "dags" / "governance", E2E_DIR / "policies"])
-    with session_scope(url) as session:
-        sync_policies(session, loaded, actor="e2e-setup")
-    for item in loaded:
-        for state in ("approved", "pilot", "production"):
-            with session_scope(url) as session:
-                transition(session, item.policy.id, state, actor="e2e-setup", reason="e2e session set-up")
+    register_and_promote(url, [REPO_ROOT / "dags" / "governance", E2E_DIR / "policies"], actor="e2e-setup")
     dispose_engines()
 
 
@@ -119,7 +92,9 @@ def e2e_sidecar_db_url() -> Iterator[str]:
     """The governance sidecar database the cluster is configured with: migrated, with the example
     policies registered and promoted to ``production`` (best effort: the harness test does not
     depend on it; a failure is reported as a warning)."""
-    for url in _temporary_database("aigov_e2e_sidecar"):
+    from helpers.setup import temporary_pg_database
+
+    with temporary_pg_database("aigov_e2e_sidecar") as url:
         started = time.monotonic()
         try:
             _prepare_sidecar(url)
