@@ -33,6 +33,7 @@ def governed_tasks(dag: Any) -> list[GovernedTask]:
                     use_case=use_case,
                     upstream=frozenset(task.get_flat_relative_ids(upstream=True)),
                     downstream=frozenset(task.get_flat_relative_ids(upstream=False)),
+                    inline=frozenset(getattr(task, "inline_gates", None) or ()),
                 )
             )
     return tasks

@@ -11,9 +11,11 @@
         )
         publish(flow.output)
 
-builds ``boundary_check >> ai_task >> output_standard [>> approval]`` in a TaskGroup named after
+builds ``data_boundary >> ai_task >> output_standard [>> approval]`` in a TaskGroup named after
 the use case. The tier (and so whether an approval gate is needed) comes from the registry, so the
-DAG follows its policy: a policy moved to tier 2 adds the approval at the next parse.
+DAG follows its policy: a policy moved to tier 2 adds the approval at the next parse. With
+``inline_gates=True`` the AI task runs the data-boundary and output-standard gates itself:
+``ai_task [>> approval]``, one task where the tier needs no reviewer.
 """
 
 from __future__ import annotations
@@ -33,15 +35,18 @@ from airflow_ai_governance.operators.output_standard import OutputStandardOperat
 
 @dataclass(frozen=True)
 class GovernedWorkflow:
+    """The tasks ``governed_workflow()`` laid out; ``boundary``/``standard`` are ``None`` when the
+    AI task runs those gates inline."""
+
     group: TaskGroup
-    boundary: DataBoundaryCheckOperator
+    boundary: DataBoundaryCheckOperator | None
     ai: BaseOperator
-    standard: OutputStandardOperator
+    standard: OutputStandardOperator | None
     approval: GovernanceApprovalOperator | None
 
     @property
     def last(self) -> BaseOperator:
-        return self.approval or self.standard
+        return self.approval or self.standard or self.ai
 
     @property
     def output(self) -> Any:
@@ -60,6 +65,7 @@ def governed_workflow(
     group_id: str | None = None,
     approval: bool | None = None,
     approval_kwargs: dict[str, Any] | None = None,
+    inline_gates: bool = False,
     **ai_kwargs: Any,
 ) -> GovernedWorkflow:
     """Build the governed TaskGroup for ``use_case``.
@@ -71,39 +77,62 @@ def governed_workflow(
         it must use the same ``use_case``.
     :param approval: force the approval gate on (or off, only where the tier allows it; the
         cluster policy rejects a DAG without a gate its tier requires). Default: from the registry.
+    :param inline_gates: run the data-boundary and output-standard gates inside the AI task
+        (one task instead of three: the fast layout for light tiers; the approval, where
+        required, stays its own task). ``data`` then goes to the AI task directly (``files``
+        need the separate boundary task, which reads them).
     """
     if (python_callable is None) == (ai_task is None):
         raise ValueError("governed_workflow: give exactly one of python_callable or ai_task")
+    if inline_gates and files:
+        raise ValueError(
+            f"governed_workflow({use_case!r}): files= are read by the separate data_boundary task; "
+            "with inline_gates=True pass the data (data=...) or read the files in the AI task"
+        )
     if approval is None:
         approval = _tier_requires_approval(use_case)
+    boundary: DataBoundaryCheckOperator | None = None
+    standard: OutputStandardOperator | None = None
     with TaskGroup(group_id or use_case.replace("-", "_")) as group:
-        boundary = DataBoundaryCheckOperator(
-            task_id="data_boundary", use_case=use_case, data=data, files=files, inputs=inputs
-        )
+        if not inline_gates:
+            boundary = DataBoundaryCheckOperator(
+                task_id="data_boundary", use_case=use_case, data=data, files=files, inputs=inputs
+            )
+            data = boundary.output
         if ai_task is not None:
-            made = ai_task(boundary.output)
+            made = ai_task(data)
             ai = getattr(made, "operator", made)  # a TaskFlow call returns an XComArg
-            if getattr(ai, "use_case", None) != use_case:
+            if getattr(ai, "use_case", None) != use_case or getattr(ai, "governance_gate", None) != "ai_task":
                 raise ValueError(
-                    f"governed_workflow({use_case!r}): the AI task must be governed by the same use case"
+                    f"governed_workflow({use_case!r}): ai_task must make a governed AI task (GovernedLLMOperator, "
+                    "@task.governed_llm, @task.governed, ...) of the same use case"
                 )
+            if inline_gates:
+                ai.set_inline_gates(True, inputs)
         else:
             assert python_callable is not None
             ai = GovernedAITaskOperator(
                 task_id="ai_task",
                 use_case=use_case,
                 python_callable=python_callable,
-                op_args=[boundary.output],
+                op_args=[data],
+                inline_gates=inline_gates,
+                inputs=inputs if inline_gates else (),
                 **ai_kwargs,
             )
-        standard = OutputStandardOperator(task_id="output_standard", use_case=use_case, ai_output=ai.output)
-        boundary >> ai >> standard
+        last: BaseOperator = ai
+        if boundary is not None:
+            standard = OutputStandardOperator(
+                task_id="output_standard", use_case=use_case, ai_output=ai.output
+            )
+            boundary >> ai >> standard
+            last = standard
         gate = None
         if approval:
             gate = GovernanceApprovalOperator(
-                task_id="approval", use_case=use_case, ai_output=standard.output, **(approval_kwargs or {})
+                task_id="approval", use_case=use_case, ai_output=last.output, **(approval_kwargs or {})
             )
-            standard >> gate
+            last >> gate
     return GovernedWorkflow(group, boundary, ai, standard, gate)
 
 

@@ -121,3 +121,48 @@ with DAG("plain", schedule=None):
     bag = _bag(tmp_path, body)
     assert bag.import_errors == {}
     assert "plain" in bag.dags
+
+
+def test_inline_gates_satisfy_a_tier1_use_case(governed_sidecar: str, tmp_path: Path) -> None:
+    body = """
+with DAG("summaries_inline", schedule=None):
+    GovernedAITaskOperator(task_id="summarise", use_case="meeting-summaries", python_callable=model,
+                           op_args=["x"], inline_gates=True)
+"""
+    bag = _bag(tmp_path, body)
+    assert bag.import_errors == {}
+    assert bag.dags["summaries_inline"].task_ids == ["summarise"]
+
+
+def test_partly_inline_task_still_needs_the_other_gate(governed_sidecar: str, tmp_path: Path) -> None:
+    body = """
+with DAG("summaries_half_inline", schedule=None):
+    GovernedAITaskOperator(task_id="summarise", use_case="meeting-summaries", python_callable=model,
+                           op_args=["x"], inline_gates=["output_standard"])
+"""
+    error = _error(_bag(tmp_path, body))
+    assert "task 'summarise' (use case 'meeting-summaries'), tier 1: missing gate data_boundary" in error
+    assert "inline_gates=['data_boundary']" in error
+    assert "output_standard" not in error.split("missing gate data_boundary", 1)[0]
+
+
+def test_inline_gates_do_not_replace_a_required_approval(governed_sidecar: str, tmp_path: Path) -> None:
+    body = """
+with DAG("triage_inline", schedule=None):
+    GovernedAITaskOperator(task_id="classify", use_case="invoice-triage", python_callable=model,
+                           op_args=[[{"a": 1}]], inline_gates=True)
+"""
+    error = _error(_bag(tmp_path, body))
+    assert "tier 2: missing gate human_approval" in error
+    assert "missing gate data_boundary" not in error and "missing gate output_standard" not in error
+    assert "inline_gates=['human_approval']" not in error
+
+
+def test_approval_cannot_run_inline(governed_sidecar: str, tmp_path: Path) -> None:
+    body = """
+with DAG("triage_inline_approval", schedule=None):
+    GovernedAITaskOperator(task_id="classify", use_case="invoice-triage", python_callable=model,
+                           op_args=["x"], inline_gates=["data_boundary", "human_approval"])
+"""
+    error = _error(_bag(tmp_path, body))
+    assert "inline_gates: human_approval waits for a reviewer" in error

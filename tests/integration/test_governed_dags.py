@@ -274,3 +274,138 @@ def test_unreachable_sidecar_fails_before_the_ai_call(
     dag_run = _run(dagbag, "aigov_test_tier1", marker, "Notes.")
     assert _task_states(dag_run)["meeting_summaries.data_boundary"] == "failed"
     assert not marker.exists()
+
+
+# ---------------------------------------------------------------------- gates inside the AI task
+INLINE = "meeting_summaries.ai_task"
+NOTES_WITH_CONTACTS = "Weekly sync. Alina (alina.berg@example.com, +1 212 555 0132) will freeze exports."
+
+
+def test_inline_gates_run_in_one_task_with_one_record(
+    dagbag: Any, governed_sidecar: str, tmp_path: Path
+) -> None:
+    marker = tmp_path / "called"
+    dag_run = _run(dagbag, "aigov_test_tier1_inline", marker, NOTES_WITH_CONTACTS)
+    assert _task_states(dag_run) == {INLINE: "success"}
+    assert marker.read_text() == "called"
+    ((task_id, status, output_hash, input_hash),) = _rows(
+        governed_sidecar, "SELECT task_id, status, output_hash, input_hash FROM governed_run"
+    )
+    assert (task_id, status) == (INLINE, "success")
+    from airflow_ai_governance.gates import output_hash as hash_of
+
+    assert output_hash == hash_of(GOOD_SUMMARY)
+    checks = _rows(governed_sidecar, 'SELECT "check", outcome, details FROM check_result ORDER BY id')
+    assert [(c, o) for c, o, _ in checks] == [("data_boundary", "redacted"), ("output_standard", "pass")]
+    assert json.loads(checks[0][2])["found"] == {"EMAIL_ADDRESS": 1, "PHONE_NUMBER": 1}
+    # the callable was given the redacted text: its input hash is not the hash of the original
+    assert input_hash != hash_of({"args": [NOTES_WITH_CONTACTS], "kwargs": {}})
+    dump = json.dumps([list(r) for r in _rows(governed_sidecar, "SELECT payload FROM audit_event")])
+    assert "alina.berg@example.com" not in dump
+    _verify(governed_sidecar)
+
+
+def test_inline_failing_output_fails_the_ai_task(dagbag: Any, governed_sidecar: str, tmp_path: Path) -> None:
+    bad = {"meeting_id": "meeting 7", "summary": "too short", "action_items": 99}
+    dag_run = _run(dagbag, "aigov_test_tier1_inline", tmp_path / "called", "Notes of the weekly sync.", bad)
+    assert _task_states(dag_run) == {INLINE: "failed"}
+    assert str(dag_run.state) == "failed"
+    ((status, details),) = _rows(governed_sidecar, "SELECT status, details FROM governed_run")
+    assert status == "blocked"
+    assert json.loads(details)["check"] == "output_standard"
+    ((outcome, check_details),) = _rows(
+        governed_sidecar, "SELECT outcome, details FROM check_result WHERE \"check\" = 'output_standard'"
+    )
+    assert outcome == "fail"
+    failed = {(f["expectation_type"], f["column"]) for f in json.loads(check_details)["failures"]}
+    assert ("expect_column_values_to_match_regex", "meeting_id") in failed
+    (ti,) = dag_run.get_task_instances()
+    report = ti.xcom_pull(task_ids=INLINE, key="output_standard_report")
+    assert report["success"] is False and report["failed"] == len(failed)
+    assert ti.xcom_pull(task_ids=INLINE) is None  # nothing passed on
+
+
+def test_inline_blocked_entity_stops_before_the_call(
+    dagbag: Any, governed_sidecar: str, tmp_path: Path
+) -> None:
+    marker = tmp_path / "called"
+    text = "Refund approved for card 4111 1111 1111 1111 by the finance team."
+    dag_run = _run(dagbag, "aigov_test_tier1_inline", marker, text)
+    assert _task_states(dag_run) == {INLINE: "failed"}
+    assert not marker.exists()
+    ((status,),) = _rows(governed_sidecar, "SELECT status FROM governed_run")
+    assert status == "blocked"  # closed by the gate, not overwritten as "failed"
+    ((check, outcome, details),) = _rows(
+        governed_sidecar, 'SELECT "check", outcome, details FROM check_result'
+    )
+    assert (check, outcome) == ("data_boundary", "fail")
+    assert json.loads(details)["blocked_types"] == ["CREDIT_CARD"]
+    dump = json.dumps([list(r) for r in _rows(governed_sidecar, "SELECT payload FROM audit_event")])
+    assert "4111" not in dump
+    _verify(governed_sidecar)
+
+
+def test_inline_unapproved_input_is_refused(dagbag: Any, governed_sidecar: str, tmp_path: Path) -> None:
+    marker = tmp_path / "called"
+    dag_run = _run(dagbag, "aigov_test_unapproved_input_inline", marker, "Notes.")
+    assert _task_states(dag_run) == {INLINE: "failed"}
+    assert not marker.exists()
+    (details,) = _rows(governed_sidecar, "SELECT details FROM check_result")[0]
+    assert json.loads(details)["unapproved_inputs"] == ["table:hr.salaries"]
+
+
+def test_inline_gates_on_an_llm_task_redact_the_prompt_the_model_sees(
+    dagbag: Any, governed_sidecar: str, tmp_path: Path
+) -> None:
+    marker = tmp_path / "prompt"
+    notes = (
+        "MTG-4242 weekly sync. Call Alina on +1 212 555 0132.\nDecision: freeze exports\nACTION: mail legal"
+    )
+    dag_run = dagbag.dags["aigov_test_llm_inline"].test(run_conf={"marker": str(marker), "data": notes})
+    assert _task_states(dag_run) == {"summarise": "success"}
+    seen = marker.read_text()
+    assert "MTG-4242" in seen and "555 0132" not in seen  # the model got the redacted prompt
+    ((status, model_id, tokens_in),) = _rows(
+        governed_sidecar, "SELECT status, model_id, tokens_in FROM governed_run"
+    )
+    assert (status, model_id) == ("success", "offline-summariser-1") and tokens_in > 0
+    checks = dict(_rows(governed_sidecar, 'SELECT "check", outcome FROM check_result'))
+    assert checks == {"data_boundary": "redacted", "output_standard": "pass"}
+    (ti,) = dag_run.get_task_instances()
+    assert ti.xcom_pull(task_ids="summarise")["meeting_id"] == "MTG-4242"
+
+
+def test_inline_tier2_quarantines_then_the_reviewer_approves_the_valid_rows(
+    dagbag: Any, governed_sidecar: str, tmp_path: Path
+) -> None:
+    good = [
+        {"invoice_id": "INV-000101", "queue": "auto_pay", "confidence": 0.9},
+        {"invoice_id": "INV-000102", "queue": "manager_review", "confidence": 0.8},
+    ]
+    bad = {"invoice_id": "INV-000103", "queue": "shred", "confidence": 0.7}
+    conf = {"marker": str(tmp_path / "called"), "data": [{"invoice": "INV-000101"}], "output": [*good, bad]}
+    dag = dagbag.dags["aigov_test_tier2_inline"]
+    assert sorted(dag.task_ids) == ["invoice_triage.ai_task", "invoice_triage.approval"]
+    dag_run, responder = run_with_answers(
+        dag, "invoice_triage.approval", [Answer("rachel", ["Approve"])], run_conf=conf
+    )
+    assert responder.error is None
+    assert str(dag_run.state) == "success", _task_states(dag_run)
+    ai = next(t for t in dag_run.get_task_instances() if t.task_id == "invoice_triage.ai_task")
+    assert ai.xcom_pull(task_ids=ai.task_id) == good
+    assert ai.xcom_pull(task_ids=ai.task_id, key="quarantined") == [bad]
+    ((outcome,),) = _rows(
+        governed_sidecar, "SELECT outcome FROM check_result WHERE \"check\" = 'output_standard'"
+    )
+    assert outcome == "quarantined"
+    from airflow_ai_governance.gates import output_hash
+
+    ((run_hash, details),) = _rows(
+        governed_sidecar,
+        "SELECT output_hash, details FROM governed_run WHERE task_id = 'invoice_triage.ai_task'",
+    )
+    assert run_hash == output_hash(good)
+    assert json.loads(details)["ai_output_hash"] == output_hash([*good, bad])
+    ((approved_hash,),) = _rows(governed_sidecar, "SELECT output_hash FROM approval_decision")
+    assert approved_hash == run_hash  # the reviewer approved exactly the rows that passed
+    _verify(governed_sidecar)

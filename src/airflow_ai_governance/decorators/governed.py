@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.ai.decorators.llm import _LLMDecoratedOperator
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class _GovernedDecoratedOperator(DecoratedOperator, GovernedAITaskOperator):
-    template_fields: Sequence[str] = ("templates_dict", "op_args", "op_kwargs")
+    template_fields: Sequence[str] = ("templates_dict", "op_args", "op_kwargs", "inputs")
     template_fields_renderers = {"templates_dict": "json", "op_args": "py", "op_kwargs": "py"}
     custom_operator_name: str = "@task.governed"
 
@@ -36,13 +36,21 @@ class _GovernedDecoratedOperator(DecoratedOperator, GovernedAITaskOperator):
 
 class _GovernedLLMDecoratedOperator(LLMGovernanceMixin, _LLMDecoratedOperator):
     custom_operator_name: str = "@task.governed_llm"
+    template_fields: Sequence[str] = (*_LLMDecoratedOperator.template_fields, "inputs")
 
     def __init__(
-        self, *, use_case: str, model: Model | None = None, output_field: str | None = None, **kwargs: Any
+        self,
+        *,
+        use_case: str,
+        model: Model | None = None,
+        output_field: str | None = None,
+        inline_gates: bool | str | Iterable[str] = False,
+        inputs: Sequence[Any] = (),
+        **kwargs: Any,
     ) -> None:
         kwargs.setdefault("serialize_output", True)
         super().__init__(**kwargs)
-        self._init_governance(use_case, model, output_field)
+        self._init_governance(use_case, model, output_field, inline_gates, inputs)
 
 
 def governed_task(python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> TaskDecorator:

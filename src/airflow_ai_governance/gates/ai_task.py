@@ -39,7 +39,9 @@ def _usage_fields(usage: Any) -> dict[str, Any]:
 def from_agent_result(result: Any) -> dict[str, Any]:
     """Model name and token usage of a pydantic-ai ``AgentRunResult``."""
     usage = result.usage
-    fields = _usage_fields(usage() if callable(usage) else usage)
+    if callable(usage) and not hasattr(usage, "input_tokens"):  # older pydantic-ai: a method
+        usage = usage()
+    fields = _usage_fields(usage)
     response = getattr(result, "response", None)
     model_name = getattr(response, "model_name", None)
     if model_name:

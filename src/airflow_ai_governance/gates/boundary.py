@@ -19,6 +19,13 @@ from airflow_ai_governance.policy import UseCasePolicy
 from airflow_ai_governance.store import session_scope
 
 INPUT_KINDS = ("asset", "connection", "table", "path")
+CHECK = "data_boundary"
+
+
+def input_ref(item: Any) -> str:
+    """An approved-input reference for a string (``KIND:VALUE`` or URI) or an Airflow ``Asset``."""
+    uri = getattr(item, "uri", None)
+    return f"asset:{uri}" if isinstance(uri, str) else str(item)
 
 
 def parse_input_ref(ref: str) -> tuple[str, str]:
@@ -52,11 +59,16 @@ class BoundaryOutcome:
     findings: int
 
 
-def enforce_boundary(ctx: GovernedRunContext, data: Any, inputs: Iterable[str] = ()) -> BoundaryOutcome:
+def enforce_boundary(
+    ctx: GovernedRunContext, data: Any, inputs: Iterable[str] = (), *, close_run: bool = True
+) -> BoundaryOutcome:
     """Check inputs and scan ``data``; record the result; raise on a violation.
 
     Returns the data to pass on (redacted where the policy says so). Matched values are never
-    stored or logged: the sidecar gets counts per entity type and field paths only.
+    stored or logged: the sidecar gets counts per entity type and field paths only. The check is
+    recorded (committed) before this returns; with ``close_run=False`` (the gate runs inside the
+    AI task) the run stays open for the AI call, otherwise it is closed as ``success``. A violation
+    always closes the run as ``blocked``.
     """
     policy = ctx.policy
     boundary = policy.data_boundary
@@ -68,10 +80,15 @@ def enforce_boundary(ctx: GovernedRunContext, data: Any, inputs: Iterable[str] =
             DataBoundaryViolation,
             f"inputs outside the approved inputs of {ctx.use_case_id!r}: {', '.join(bad)}",
             {"unapproved_inputs": bad, "approved": [f"{a.kind}:{a.pattern}" for a in policy.approved_inputs]},
+            check=CHECK,
         )
     if boundary is None:
         block(
-            ctx, DataBoundaryViolation, f"use case {ctx.use_case_id!r} has no data_boundary in its policy", {}
+            ctx,
+            DataBoundaryViolation,
+            f"use case {ctx.use_case_id!r} has no data_boundary in its policy",
+            {},
+            check=CHECK,
         )
     actions = boundary.actions()
     result = apply_boundary(data, {str(t): a for t, a in actions.items()})
@@ -87,6 +104,7 @@ def enforce_boundary(ctx: GovernedRunContext, data: Any, inputs: Iterable[str] =
             f"data boundary of {ctx.use_case_id!r} blocks {', '.join(blocked)}: "
             f"{len(result.blocked)} finding(s) at {', '.join(sorted({f.path or '(text)' for f in result.blocked})[:5])}",
             details,
+            check=CHECK,
         )
     if result.redacted:
         outcome = "redacted"
@@ -94,8 +112,11 @@ def enforce_boundary(ctx: GovernedRunContext, data: Any, inputs: Iterable[str] =
         outcome = "recorded"
     else:
         outcome = "pass"
+    if not close_run:
+        record_gate_check(ctx, outcome, details, check=CHECK)
+        return BoundaryOutcome(result.data, outcome, summary, len(result.findings))
     with session_scope(ctx.db) as session:  # the check and the closed run record, together
-        record_gate_check(ctx, outcome, details, session)
+        record_gate_check(ctx, outcome, details, session, check=CHECK)
         finish(
             ctx,
             "success",

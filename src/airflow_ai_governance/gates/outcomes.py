@@ -6,8 +6,9 @@ import sqlalchemy as sa
 
 from airflow_ai_governance.gates.approval import escalate
 from airflow_ai_governance.gates.preflight import GovernedRunContext, TaskRef
-from airflow_ai_governance.policy import LifecycleState, UseCasePolicy
-from airflow_ai_governance.store import GovernedRun, PolicyVersion, append_event, session_scope
+from airflow_ai_governance.policy import LifecycleState
+from airflow_ai_governance.store import GovernedRun, append_event, session_scope
+from airflow_ai_governance.store.registry import policy_version
 
 
 def record_dag_run_outcome(dag_id: str, run_id: str, outcome: str, db: str | None = None) -> list[str]:
@@ -17,25 +18,15 @@ def record_dag_run_outcome(dag_id: str, run_id: str, outcome: str, db: str | Non
     leaves no trace.
     """
     stmt = (
-        sa.select(GovernedRun.use_case_id, GovernedRun.policy_version, PolicyVersion.document)
-        .join(
-            PolicyVersion,
-            sa.and_(
-                PolicyVersion.use_case_id == GovernedRun.use_case_id,
-                PolicyVersion.version == GovernedRun.policy_version,
-            ),
-        )
+        sa.select(GovernedRun.use_case_id, sa.func.max(GovernedRun.policy_version))
         .where(GovernedRun.dag_id == dag_id, GovernedRun.run_id == run_id)
-        .distinct()
+        .group_by(GovernedRun.use_case_id)
+        .order_by(GovernedRun.use_case_id)
     )
     with session_scope(db, readonly=True) as session:
-        rows = session.execute(stmt).all()
-    policies: dict[str, tuple[int, UseCasePolicy]] = {}
-    for use_case_id, version, document in rows:
-        if use_case_id not in policies or version > policies[use_case_id][0]:
-            policies[use_case_id] = (version, UseCasePolicy.model_validate(document))
+        versions: list[tuple[str, int]] = [(u, int(v)) for u, v in session.execute(stmt).all()]
     escalated = []
-    for use_case_id, (version, policy) in sorted(policies.items()):
+    for use_case_id, version in versions:
         append_event(
             db,
             event_type=f"dag_run_{outcome}",
@@ -43,7 +34,11 @@ def record_dag_run_outcome(dag_id: str, run_id: str, outcome: str, db: str | Non
             use_case_id=use_case_id,
             payload={"dag_id": dag_id, "run_id": run_id, "policy_version": version},
         )
-        if outcome == "failed" and int(policy.tier) >= 2:
+        if outcome != "failed":
+            continue
+        with session_scope(db, readonly=True) as session:
+            policy = policy_version(session, use_case_id, version)
+        if int(policy.tier) >= 2:
             ctx = GovernedRunContext(
                 use_case_id,
                 policy,

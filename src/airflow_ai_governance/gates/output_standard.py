@@ -24,12 +24,19 @@ class StandardOutcome:
     quarantined: list[Any]
 
 
-def enforce_output_standard(ctx: GovernedRunContext, output: Any) -> StandardOutcome:
+CHECK = "output_standard"
+
+
+def enforce_output_standard(
+    ctx: GovernedRunContext, output: Any, *, run_fields: dict[str, Any] | None = None
+) -> StandardOutcome:
     """Validate ``output``; record the result; block (raise) or quarantine on failure.
 
     Quarantine passes the valid rows on and holds the others back (returned in ``quarantined``);
     a table-level failure, or no valid row left, blocks. The sidecar gets the report (counts,
-    expectation types, row indexes), never sample values.
+    expectation types, row indexes), never sample values. Either way the run is closed (``success``
+    or ``blocked``) in the same transaction as the check; ``run_fields`` are further figures for
+    the closed run record (the AI call's, when the gate runs inside the AI task).
     """
     from airflow_ai_governance.quality import split_valid_rows, validate_output
 
@@ -40,33 +47,39 @@ def enforce_output_standard(ctx: GovernedRunContext, output: Any) -> StandardOut
             OutputStandardFailed,
             f"use case {ctx.use_case_id!r} has no output_standard in its policy",
             {},
+            check=CHECK,
         )
     report = validate_output(output, standard, name=ctx.use_case_id)
     details = report.to_dict()
     if report.success:
-        _record(ctx, "pass", details, output)
+        _record(ctx, "pass", details, output, run_fields)
         return StandardOutcome(output, "pass", details, [])
     if standard.on_failure == "quarantine":
         good, bad = split_valid_rows(output, report)
         if len(good):
             details["quarantined_rows"] = len(bad)
-            _record(ctx, "quarantined", details, good)
+            _record(ctx, "quarantined", details, good, run_fields)
             return StandardOutcome(good, "quarantined", details, bad)
     block(
         ctx,
         OutputStandardFailed,
         f"output of {ctx.use_case_id!r} fails its output standard: {report.message}",
         details,
+        check=CHECK,
     )
 
 
-def _record(ctx: GovernedRunContext, outcome: str, details: dict[str, Any], passed_on: Any) -> None:
+def _record(
+    ctx: GovernedRunContext,
+    outcome: str,
+    details: dict[str, Any],
+    passed_on: Any,
+    run_fields: dict[str, Any] | None,
+) -> None:
+    fields = {**(run_fields or {}), "output_hash": output_hash(passed_on)}
+    summary: dict[str, Any] = {"gate": ctx.gate, "outcome": outcome}
+    if run_fields and run_fields.get("output_hash") not in (None, fields["output_hash"]):
+        summary["ai_output_hash"] = run_fields["output_hash"]  # what the model returned, before quarantine
     with session_scope(ctx.db) as session:
-        record_gate_check(ctx, outcome, details, session)
-        finish(
-            ctx,
-            "success",
-            session,
-            output_hash=output_hash(passed_on),
-            details={"gate": ctx.gate, "outcome": outcome},
-        )
+        record_gate_check(ctx, outcome, details, session, check=CHECK)
+        finish(ctx, "success", session, details=summary, **fields)

@@ -13,21 +13,18 @@ import logging
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from sqlalchemy import select
-
 from airflow_ai_governance.exceptions import GateFailure, UseCaseNotRunnable
 from airflow_ai_governance.policy import RUNNABLE_STATES, LifecycleState, UseCasePolicy
 from airflow_ai_governance.store import (
     DB,
     GovernedRun,
-    PolicyVersion,
     append_event,
     finish_run,
     record_check,
     session_scope,
     start_run,
 )
-from airflow_ai_governance.store.registry import current_policy, get_use_case
+from airflow_ai_governance.store.registry import current_policy, get_use_case, policy_version
 
 log = logging.getLogger(__name__)
 
@@ -131,15 +128,10 @@ def resume(governed_run_id: str, task: TaskRef, *, gate: str, db: str | None = N
         if run is None:
             raise LookupError(f"no governed run {governed_run_id!r} in the sidecar")
         row = get_use_case(session, run.use_case_id)
-        document = session.scalars(
-            select(PolicyVersion.document).where(
-                PolicyVersion.use_case_id == run.use_case_id, PolicyVersion.version == run.policy_version
-            )
-        ).one()
         state = LifecycleState(row.state)
         ctx = GovernedRunContext(
             run.use_case_id,
-            UseCasePolicy.model_validate(document),
+            policy_version(session, run.use_case_id, run.policy_version),
             run.policy_version,
             state,
             run.id,
@@ -154,12 +146,20 @@ def resume(governed_run_id: str, task: TaskRef, *, gate: str, db: str | None = N
     return ctx
 
 
-def record_gate_check(ctx: GovernedRunContext, outcome: str, details: dict[str, Any], db: DB = None) -> None:
-    """This gate's check result (``check`` = the gate's name) on the run record."""
+def record_gate_check(
+    ctx: GovernedRunContext,
+    outcome: str,
+    details: dict[str, Any],
+    db: DB = None,
+    *,
+    check: str | None = None,
+) -> None:
+    """A gate's check result on the run record; ``check`` defaults to the step's own gate name
+    (an AI task running a gate inline records it under that gate's name)."""
     record_check(
         db or ctx.db,
         use_case_id=ctx.use_case_id,
-        check=ctx.gate,
+        check=check or ctx.gate,
         outcome=outcome,
         governed_run_id=ctx.governed_run_id,
         details=details,
@@ -167,12 +167,18 @@ def record_gate_check(ctx: GovernedRunContext, outcome: str, details: dict[str, 
 
 
 def block(
-    ctx: GovernedRunContext, error: type[GateFailure], message: str, details: dict[str, Any]
+    ctx: GovernedRunContext,
+    error: type[GateFailure],
+    message: str,
+    details: dict[str, Any],
+    *,
+    check: str | None = None,
 ) -> NoReturn:
     """Record the failed check, close the run as ``blocked`` (one transaction) and raise ``error``."""
+    check = check or ctx.gate
     with session_scope(ctx.db) as session:
-        record_gate_check(ctx, "fail", details, session)
-        finish(ctx, "blocked", session, details={"gate": ctx.gate, "reason": message[:2000]})
+        record_gate_check(ctx, "fail", details, session, check=check)
+        finish(ctx, "blocked", session, details={"gate": ctx.gate, "check": check, "reason": message[:2000]})
     raise error(message, details)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from airflow_ai_governance.exceptions import UseCaseNotFound
 from airflow_ai_governance.policy import LifecycleState, UseCasePolicy
@@ -18,6 +18,34 @@ GATE_OPERATORS = {
     "human_approval": "GovernanceApprovalOperator",
 }
 
+#: Gates an AI task can run inside itself (``inline_gates=``). Human approval waits for a person
+#: and is always its own task.
+INLINE_GATES: tuple[str, ...] = ("data_boundary", "output_standard")
+
+
+def parse_inline_gates(value: bool | str | Iterable[str] | None) -> frozenset[str]:
+    """``True`` -> every inline-able gate, ``False``/``None`` -> none, else the named gates.
+
+    Raises ``ValueError`` naming what is wrong (an unknown gate, or one that cannot run inline).
+    """
+    if value is None or value is False:
+        return frozenset()
+    if value is True:
+        return frozenset(INLINE_GATES)
+    names = [value] if isinstance(value, str) else list(value)
+    wrong = [n for n in names if n not in INLINE_GATES]
+    if wrong:
+        why = (
+            "human_approval waits for a reviewer and is always its own GovernanceApprovalOperator task"
+            if "human_approval" in wrong
+            else f"unknown gate(s) {', '.join(map(repr, wrong))}"
+        )
+        raise ValueError(
+            f"inline_gates: {why}; gates that can run inside the AI task: {', '.join(INLINE_GATES)} "
+            "(or True for both)"
+        )
+    return frozenset(names)
+
 
 @dataclass(frozen=True, slots=True)
 class GovernedTask:
@@ -28,6 +56,7 @@ class GovernedTask:
     use_case: str
     upstream: frozenset[str]
     downstream: frozenset[str]
+    inline: frozenset[str] = field(default_factory=frozenset)  # gates the task runs inside itself
 
 
 Lookup = Callable[[str], tuple[LifecycleState, UseCasePolicy] | None]
@@ -55,7 +84,7 @@ def structure_problems(dag_id: str, tasks: Iterable[GovernedTask], lookup: Looku
             continue
         gates = policy.effective_gates
         for gate, operator in GATE_OPERATORS.items():
-            if not getattr(gates, gate):
+            if not getattr(gates, gate) or gate in task.inline:
                 continue
             relatives = task.upstream if gate == "data_boundary" else task.downstream
             side = "upstream" if gate == "data_boundary" else "downstream"
@@ -63,9 +92,11 @@ def structure_problems(dag_id: str, tasks: Iterable[GovernedTask], lookup: Looku
                 (other := by_id.get(rel)) and other.gate == gate and other.use_case == task.use_case
                 for rel in relatives
             ):
+                inline = f", run it inside the task (inline_gates=[{gate!r}])" if gate in INLINE_GATES else ""
                 problems.append(
                     f"{where}, tier {int(policy.tier)}: missing gate {gate}: add a "
-                    f"{operator}(use_case={task.use_case!r}) {side} of it, or build the DAG with governed_workflow()"
+                    f"{operator}(use_case={task.use_case!r}) {side} of it{inline}, or build the DAG with "
+                    "governed_workflow()"
                 )
     return problems
 

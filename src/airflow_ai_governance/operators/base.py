@@ -1,21 +1,35 @@
-"""What every governed operator shares: the use case, the gate it is, preflight, error mapping."""
+"""What every governed operator shares: the use case, the gate it is, preflight, error mapping,
+and the gates an AI task may run inside itself (``inline_gates``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_ai_governance.exceptions import GateFailure, PolicyError, UseCaseNotRunnable
-from airflow_ai_governance.gates import GovernedRunContext, TaskRef, preflight, resume
+from airflow_ai_governance.exceptions import (
+    GateFailure,
+    OutputStandardFailed,
+    PolicyError,
+    UseCaseNotRunnable,
+)
+from airflow_ai_governance.gates import GovernedRunContext, TaskRef, finish, preflight, resume
+from airflow_ai_governance.gates.boundary import enforce_boundary, input_ref
+from airflow_ai_governance.gates.output_standard import enforce_output_standard
+from airflow_ai_governance.gates.structure import parse_inline_gates
 
 if TYPE_CHECKING:
+    from logging import Logger
+
     from airflow.sdk import Context
 
 #: The DAG tag that marks a production DAG: only use cases in ``production`` may run in it.
 PRODUCTION_TAG = "production"
+#: XCom keys of the output-standard gate (its own task, or inline in the AI task).
+REPORT_XCOM_KEY = "output_standard_report"
+QUARANTINE_XCOM_KEY = "quarantined"
 
 
 def task_ref(context: Context) -> TaskRef:
@@ -48,11 +62,21 @@ def gate_errors() -> Iterator[None]:
         raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
 
 
+def closed_by_gate(exc: BaseException) -> bool:
+    """Whether ``exc`` is a gate's refusal: the gate already closed the run record as ``blocked``."""
+    return isinstance(exc, GateFailure) or isinstance(exc.__cause__, GateFailure)
+
+
 class GovernedMixin:
-    """Mixed into every governed operator; the cluster policy reads ``governance_gate``/``use_case``."""
+    """Mixed into every governed operator; the cluster policy reads ``governance_gate``/``use_case``
+    (and ``inline_gates`` of an AI task)."""
 
     governance_gate: ClassVar[str]
     use_case: str
+    inline_gates: frozenset[str] = frozenset()
+    inputs: list[Any]
+    if TYPE_CHECKING:
+        log: Logger
 
     def governance_preflight(self, context: Context) -> GovernedRunContext:
         with gate_errors():
@@ -61,3 +85,72 @@ class GovernedMixin:
     def governance_resume(self, context: Context, governed_run_id: str) -> GovernedRunContext:
         with gate_errors():
             return resume(governed_run_id, task_ref(context), gate=self.governance_gate)
+
+    # ----------------------------------------------------------------- gates inside the AI task
+    def set_inline_gates(
+        self, inline_gates: bool | str | Iterable[str] | None, inputs: Sequence[Any]
+    ) -> None:
+        """Run ``inline_gates`` inside this AI task; ``inputs`` are checked by the data-boundary gate."""
+        self.inline_gates = parse_inline_gates(inline_gates)
+        self.inputs = list(inputs)
+        if self.inputs and "data_boundary" not in self.inline_gates:
+            raise ValueError(
+                f"{getattr(self, 'task_id', type(self).__name__)}: `inputs` are checked by the data-boundary "
+                "gate; run it inline (inline_gates=['data_boundary']) or give the inputs to the "
+                "DataBoundaryCheckOperator upstream"
+            )
+
+    def check_inputs_inline(self, run: GovernedRunContext, data: Any) -> Any:
+        """The data-boundary gate inside the AI task: returns ``data`` as the model may see it.
+
+        The check is committed to the sidecar before the call; a violation closes the run as
+        ``blocked`` and fails the task without retry.
+        """
+        with gate_errors():
+            outcome = enforce_boundary(run, data, [input_ref(i) for i in self.inputs], close_run=False)
+        self.log.info(
+            "Data boundary of %s (inline): %s (%d finding(s): %s)",
+            self.use_case,
+            outcome.outcome,
+            outcome.findings,
+            outcome.summary,
+        )
+        return outcome.data
+
+    def check_output_standard(
+        self, context: Context, run: GovernedRunContext, output: Any, run_fields: dict[str, Any] | None = None
+    ) -> Any:
+        """The output-standard gate: validate, record, close the run; returns what passes on.
+
+        The report goes to XCom (``output_standard_report``) when the output fails or is
+        quarantined (quarantined rows under ``quarantined``); on a pass it is in the sidecar.
+        """
+        ti = context["ti"]
+        with gate_errors():
+            try:
+                result = enforce_output_standard(run, output, run_fields=run_fields)
+            except OutputStandardFailed as exc:
+                ti.xcom_push(key=REPORT_XCOM_KEY, value=exc.details)
+                raise
+        if result.quarantined:
+            ti.xcom_push(key=REPORT_XCOM_KEY, value=result.report)
+            ti.xcom_push(key=QUARANTINE_XCOM_KEY, value=result.quarantined)
+            self.log.warning(
+                "%d row(s) quarantined by the output standard of %s", len(result.quarantined), self.use_case
+            )
+        return result.output
+
+    def close_ai_run(
+        self, context: Context, run: GovernedRunContext, output: Any, fields: dict[str, Any]
+    ) -> Any:
+        """Close the AI task's run record with the call's figures; with the output-standard gate
+        inline, the output must pass it first. Returns what passes on."""
+        if "output_standard" in self.inline_gates:
+            return self.check_output_standard(context, run, output, run_fields=fields)
+        finish(run, "success", **fields)
+        return output
+
+    def fail_ai_run(self, run: GovernedRunContext, exc: BaseException, **fields: Any) -> None:
+        """Close the AI task's run as ``failed`` (unless a gate already closed it as ``blocked``)."""
+        if not closed_by_gate(exc):
+            finish(run, "failed", details={"gate": run.gate, "error": type(exc).__name__}, **fields)

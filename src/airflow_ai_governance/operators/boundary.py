@@ -9,17 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_ai_governance.gates.boundary import enforce_boundary
+from airflow_ai_governance.gates.boundary import enforce_boundary, input_ref
 from airflow_ai_governance.operators.base import GovernedMixin, gate_errors
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-
-def input_ref(item: Any) -> str:
-    """An approved-input reference for a string (``KIND:VALUE`` or URI) or an Airflow ``Asset``."""
-    uri = getattr(item, "uri", None)
-    return f"asset:{uri}" if isinstance(uri, str) else str(item)
 
 
 def read_file(path: str) -> Any:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.ai.operators.llm import LLMOperator
 
-from airflow_ai_governance.gates import GovernedRunContext, finish, output_hash
+from airflow_ai_governance.gates import GovernedRunContext, output_hash
 from airflow_ai_governance.gates.ai_task import from_agent_result, text_hash
 from airflow_ai_governance.operators.base import GovernedMixin
 
@@ -23,17 +24,29 @@ class LLMGovernanceMixin(GovernedMixin):
     ``model`` (a pydantic-ai ``Model``, e.g. a ``FunctionModel``) replaces the connection's model:
     for tests and offline demos. Without it the connection ``llm_conn_id`` is used unchanged.
     ``output_field`` passes on one field of a structured output (e.g. the list of records in
-    ``{"claims": [...]}``), so the output-standard gate sees records.
+    ``{"claims": [...]}``), so the output-standard gate sees records. With ``inline_gates`` the
+    user prompt is checked by the data-boundary gate (and redacted) right before the model sees it,
+    and the output must meet the output standard before it passes on.
     """
 
     governance_gate = "ai_task"
     _governed: GovernedRunContext
     _llm_call: dict[str, Any]
 
-    def _init_governance(self, use_case: str, model: Model | None, output_field: str | None) -> None:
+    # Each operator class defines its own ``__init__`` (calling this): Airflow's BaseOperatorMeta
+    # wraps ``__init__`` (default_args, XComArg dependencies) only where a class defines one.
+    def _init_governance(
+        self,
+        use_case: str,
+        model: Model | None,
+        output_field: str | None,
+        inline_gates: bool | str | Iterable[str],
+        inputs: Sequence[Any],
+    ) -> None:
         self.use_case = use_case
         self.model = model
         self.output_field = output_field
+        self.set_inline_gates(inline_gates, inputs)
 
     def _create_agent(self, *, output_type: Any, instructions: str) -> Agent[object, Any]:
         if self.model is None:
@@ -43,42 +56,37 @@ class LLMGovernanceMixin(GovernedMixin):
         return Agent(self.model, output_type=output_type, instructions=instructions or None)
 
     def _run_llm(self, context: Context, agent: Any, user_prompt: Any, *, usage_limits: Any) -> Any:
+        if "data_boundary" in self.inline_gates:
+            user_prompt = self.check_inputs_inline(self._governed, user_prompt)
+        self._llm_call["input_hash"] = output_hash(user_prompt)
         started = time.perf_counter()
         result = super()._run_llm(context, agent, user_prompt, usage_limits=usage_limits)  # type: ignore[misc]
-        self._llm_call = {
-            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-            "prompt_hash": text_hash(f"{getattr(self, 'system_prompt', '')}\n{user_prompt}"),
-            **from_agent_result(result),
-        }
+        self._llm_call.update(
+            {
+                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                "prompt_hash": text_hash(f"{getattr(self, 'system_prompt', '')}\n{user_prompt}"),
+                **from_agent_result(result),
+            }
+        )
         return result
 
     def execute(self, context: Context) -> Any:
-        self._governed = self.governance_preflight(context)
+        run = self._governed = self.governance_preflight(context)
         self._llm_call = {}
         try:
             output = super().execute(context)  # type: ignore[misc]
         except BaseException as exc:
-            finish(
-                self._governed,
-                "failed",
-                details={"gate": "ai_task", "error": type(exc).__name__},
-                **self._llm_call,
-            )
+            self.fail_ai_run(run, exc, **self._llm_call)
             raise
         if self.output_field is not None:
             output = output[self.output_field]
         model_id = getattr(self, "model_id", None) or (
             getattr(self.model, "model_name", None) if self.model else None
         )
-        fields = {
-            **self._llm_call,
-            "output_hash": output_hash(output),
-            "input_hash": output_hash(getattr(self, "prompt", None)),
-        }
+        fields = {**self._llm_call, "output_hash": output_hash(output)}
         if model_id:
             fields["model_id"] = model_id
-        finish(self._governed, "success", **fields)
-        return output
+        return self.close_ai_run(context, run, output, fields)
 
 
 class GovernedLLMOperator(LLMGovernanceMixin, LLMOperator):
@@ -86,12 +94,21 @@ class GovernedLLMOperator(LLMGovernanceMixin, LLMOperator):
 
     Structured outputs are returned as dicts (``serialize_output=True``) so that the output-standard
     gate can validate them. Approval is the job of the ``GovernanceApprovalOperator`` gate, not of
-    ``require_approval``.
+    ``require_approval``. ``inline_gates``/``inputs`` as for ``GovernedAITaskOperator``.
     """
 
+    template_fields: Sequence[str] = (*LLMOperator.template_fields, "inputs")
+
     def __init__(
-        self, *, use_case: str, model: Model | None = None, output_field: str | None = None, **kwargs: Any
+        self,
+        *,
+        use_case: str,
+        model: Model | None = None,
+        output_field: str | None = None,
+        inline_gates: bool | str | Iterable[str] = False,
+        inputs: Sequence[Any] = (),
+        **kwargs: Any,
     ) -> None:
         kwargs.setdefault("serialize_output", True)
         super().__init__(**kwargs)
-        self._init_governance(use_case, model, output_field)
+        self._init_governance(use_case, model, output_field, inline_gates, inputs)

@@ -7,25 +7,23 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_ai_governance.exceptions import OutputStandardFailed
-from airflow_ai_governance.gates.output_standard import enforce_output_standard
-from airflow_ai_governance.operators.base import GovernedMixin, gate_errors
+from airflow_ai_governance.operators.base import QUARANTINE_XCOM_KEY, REPORT_XCOM_KEY, GovernedMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-REPORT_XCOM_KEY = "output_standard_report"
-QUARANTINE_XCOM_KEY = "quarantined"
+__all__ = ["QUARANTINE_XCOM_KEY", "REPORT_XCOM_KEY", "OutputStandardOperator"]
 
 
 class OutputStandardOperator(GovernedMixin, BaseOperator):
     """Validate ``output`` (records, a record or a DataFrame) against the use case's output standard.
 
     The suite is built from the policy (schema, types, ranges, lengths, patterns, allowed values,
-    custom expectations). On success the output passes on unchanged. On failure the task fails
-    without retry, after pushing the report (failed expectations, counts, row indexes) to XCom under
-    ``output_standard_report``; with ``on_failure: quarantine`` the valid rows pass on and the
-    others go to XCom under ``quarantined``.
+    custom expectations). On success the output passes on unchanged (the report is in the
+    sidecar). On failure the task fails without retry, after pushing the report (failed
+    expectations, counts, row indexes) to XCom under ``output_standard_report``; with
+    ``on_failure: quarantine`` the valid rows pass on and the others go to XCom under
+    ``quarantined`` (the report too).
     """
 
     governance_gate = "output_standard"
@@ -39,18 +37,5 @@ class OutputStandardOperator(GovernedMixin, BaseOperator):
         self.ai_output = ai_output
 
     def execute(self, context: Context) -> Any:
-        ctx = self.governance_preflight(context)
-        ti = context["ti"]
-        with gate_errors():
-            try:
-                result = enforce_output_standard(ctx, self.ai_output)
-            except OutputStandardFailed as exc:
-                ti.xcom_push(key=REPORT_XCOM_KEY, value=exc.details)
-                raise
-        ti.xcom_push(key=REPORT_XCOM_KEY, value=result.report)
-        if result.quarantined:
-            ti.xcom_push(key=QUARANTINE_XCOM_KEY, value=result.quarantined)
-            self.log.warning(
-                "%d row(s) quarantined by the output standard of %s", len(result.quarantined), self.use_case
-            )
-        return result.output
+        run = self.governance_preflight(context)
+        return self.check_output_standard(context, run, self.ai_output)

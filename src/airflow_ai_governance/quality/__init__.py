@@ -18,24 +18,27 @@ that needs them, and the GX context and suites are then cached for the process.
 
 from __future__ import annotations
 
-from airflow_ai_governance.quality._gx import FIELD_TYPE_EXPECTATION
+from airflow_ai_governance.quality.combined import COMBINED_EXPECTATION, FIELD_TYPE_EXPECTATION
 from airflow_ai_governance.quality.report import FailedExpectation, ValidationReport
 from airflow_ai_governance.quality.suite import (
     ExpectationSpec,
     build_expectations,
     build_suite,
+    build_verdict_suite,
     expectation_specs,
 )
 from airflow_ai_governance.quality.types import matches_field_type
 from airflow_ai_governance.quality.validation import split_valid_rows, to_frame, validate_output
 
 __all__ = [
+    "COMBINED_EXPECTATION",
     "FIELD_TYPE_EXPECTATION",
     "ExpectationSpec",
     "FailedExpectation",
     "ValidationReport",
     "build_expectations",
     "build_suite",
+    "build_verdict_suite",
     "expectation_specs",
     "matches_field_type",
     "split_valid_rows",

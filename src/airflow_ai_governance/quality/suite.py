@@ -4,7 +4,14 @@
 expectation, each naming the policy setting it comes from. :func:`build_suite` turns the specs into
 a ``great_expectations.core.ExpectationSuite``, resolving ``custom_expectations`` through GX's
 expectation registry and reporting every problem at once as a
-:class:`~airflow_ai_governance.exceptions.PolicyError`.
+:class:`~airflow_ai_governance.exceptions.PolicyError`: the *itemised* suite, one expectation per
+rule, which names every failed rule and its rows.
+
+:func:`build_verdict_suite` builds the *verdict* suite from the same specs: one combined
+``expect_table_to_meet_output_standard`` whose ``rules`` are the built-in specs
+(:func:`combined_rules`; evaluated in one pass, see ``combined.py``), followed by the custom
+expectations unchanged. It passes exactly when the itemised suite does and is several times faster,
+so ``validate_output`` runs it first and the itemised suite only when it fails.
 
 Mapping (per field, in this order; see ``docs/output-standards.md``):
 
@@ -34,7 +41,8 @@ from typing import Any
 
 from airflow_ai_governance.exceptions import PolicyError
 from airflow_ai_governance.policy.models import OutputField, OutputStandard
-from airflow_ai_governance.quality._gx import FIELD_TYPE_EXPECTATION, gx_runtime
+from airflow_ai_governance.quality._gx import gx_runtime
+from airflow_ai_governance.quality.combined import COMBINED_EXPECTATION, FIELD_TYPE_EXPECTATION, encode_rules
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +55,17 @@ _COLUMN_LIST_KWARGS = ("column_list", "column_set")
 
 @dataclass(frozen=True)
 class ExpectationSpec:
-    """One expectation derived from the policy: GX type, kwargs, and the policy setting behind it."""
+    """One expectation derived from the policy: GX type, kwargs, and the policy setting behind it.
+
+    ``custom`` marks a ``custom_expectations`` entry (any GX expectation); the others are the
+    built-in rules that the combined expectation of the verdict suite can stand for.
+    """
 
     type: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     source: str = ""
     description: str | None = None
+    custom: bool = False
 
     @property
     def column(self) -> str | None:
@@ -167,7 +180,11 @@ def expectation_specs(standard: OutputStandard, *, allow_extra_columns: bool = T
             continue
         specs.append(
             ExpectationSpec(
-                custom.type, dict(custom.kwargs), f"custom_expectations[{index}]", custom.description
+                custom.type,
+                dict(custom.kwargs),
+                f"custom_expectations[{index}]",
+                custom.description,
+                custom=True,
             )
         )
     if problems:
@@ -217,9 +234,8 @@ def _instantiate(spec: ExpectationSpec, registry: Any) -> tuple[Any, list[str]]:
         return None, [f"invalid kwargs for {spec.type}: {msg}" for msg in _pydantic_problems(exc)]
 
 
-def build_expectations(standard: OutputStandard, *, allow_extra_columns: bool = True) -> list[Any]:
-    """The GX expectation objects for ``standard`` (imports GX). Raises :class:`PolicyError`."""
-    specs = expectation_specs(standard, allow_extra_columns=allow_extra_columns)
+def _build(specs: list[ExpectationSpec]) -> list[Any]:
+    """The GX expectation objects for ``specs`` (imports GX). Raises :class:`PolicyError`."""
     gx_runtime()
     from great_expectations.expectations import registry
 
@@ -237,6 +253,24 @@ def build_expectations(standard: OutputStandard, *, allow_extra_columns: bool = 
     return expectations
 
 
+def _check_name(name: str) -> None:
+    if not name:
+        raise ValueError("a suite needs a non-empty name (e.g. the use case id)")
+
+
+def _suite(name: str, expectations: list[Any]) -> Any:
+    suite = gx_runtime().gx.ExpectationSuite(name=name)
+    for expectation in expectations:
+        suite.add_expectation(expectation)
+    log.debug("built GX suite %r with %d expectations", name, len(expectations))
+    return suite
+
+
+def build_expectations(standard: OutputStandard, *, allow_extra_columns: bool = True) -> list[Any]:
+    """The GX expectation objects for ``standard`` (imports GX). Raises :class:`PolicyError`."""
+    return _build(expectation_specs(standard, allow_extra_columns=allow_extra_columns))
+
+
 def build_suite(standard: OutputStandard, name: str, *, allow_extra_columns: bool = True) -> Any:
     """A new ``great_expectations.core.ExpectationSuite`` named ``name`` for ``standard``.
 
@@ -244,12 +278,26 @@ def build_suite(standard: OutputStandard, name: str, *, allow_extra_columns: boo
     Raises :class:`PolicyError` for settings that cannot become expectations, unknown custom
     expectation types and invalid custom kwargs (every problem, with its policy location).
     """
-    if not name:
-        raise ValueError("a suite needs a non-empty name (e.g. the use case id)")
-    expectations = build_expectations(standard, allow_extra_columns=allow_extra_columns)
-    gx = gx_runtime().gx
-    suite = gx.ExpectationSuite(name=name)
-    for expectation in expectations:
-        suite.add_expectation(expectation)
-    log.debug("built GX suite %r with %d expectations", name, len(expectations))
-    return suite
+    _check_name(name)
+    return _suite(name, build_expectations(standard, allow_extra_columns=allow_extra_columns))
+
+
+def combined_rules(specs: list[ExpectationSpec]) -> list[dict[str, Any]]:
+    """The built-in (non-custom) specs as the combined expectation's ``rules``."""
+    return [{"type": s.type, "source": s.source, "kwargs": dict(s.kwargs)} for s in specs if not s.custom]
+
+
+def build_verdict_suite(standard: OutputStandard, name: str, *, allow_extra_columns: bool = True) -> Any:
+    """A new verdict suite for ``standard``: the combined expectation, then the custom expectations.
+
+    It stands for the same expectations as :func:`build_suite` and passes exactly when that suite
+    does, but names no failed rule: run :func:`build_suite`'s suite for the details.
+    """
+    _check_name(name)
+    specs = expectation_specs(standard, allow_extra_columns=allow_extra_columns)
+    combined = ExpectationSpec(
+        COMBINED_EXPECTATION,
+        {"rules": encode_rules(combined_rules(specs))},
+        description="every built-in rule of the output standard, in one pass",
+    )
+    return _suite(name, _build([combined, *(s for s in specs if s.custom)]))

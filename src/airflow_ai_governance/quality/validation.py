@@ -2,22 +2,41 @@
 
 ``validate_output`` accepts a list of records (mappings, pydantic models or dataclasses), a single
 record, or a pandas DataFrame. The data is validated as one whole-dataframe batch of the process's
-cached ephemeral GX context; the suite for a (name, standard) pair is built once per process.
+cached ephemeral GX context, in up to two GX runs:
+
+1. the **verdict suite** (``build_verdict_suite``: one combined expectation for every built-in rule,
+   plus the custom expectations), verdicts only (``BOOLEAN_ONLY``). Most outputs pass, and this is
+   all they pay for;
+2. only if that failed, the **itemised suite** (``build_suite``: one expectation per rule) with
+   ``COMPLETE`` results, which the report is made from: each failed expectation, its policy source
+   and its row indexes (for quarantine).
+
+The two agree by construction (``combined.py``; a property test checks it). Should they ever
+disagree, the output fails closed: the report keeps the verdict suite's failures, the combined one
+with the rule sources that failed and their rows. Both suites for a (name, standard,
+allow_extra_columns) are built once per process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
 import re
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_ai_governance.policy.models import OutputStandard
 from airflow_ai_governance.quality._gx import gx_runtime
+from airflow_ai_governance.quality.combined import (
+    COMBINED_EXPECTATION,
+    decode_rules,
+    find_violations,
+    violation_counts,
+)
 from airflow_ai_governance.quality.report import (
     MAX_SAMPLE_CHARS,
     FailedExpectation,
@@ -25,7 +44,7 @@ from airflow_ai_governance.quality.report import (
     is_numeric,
     json_safe,
 )
-from airflow_ai_governance.quality.suite import build_suite
+from airflow_ai_governance.quality.suite import build_suite, build_verdict_suite
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -107,8 +126,35 @@ def to_frame(data: Any, standard: OutputStandard | None = None) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=64)
 def _cached_suite(name: str, standard_json: str, allow_extra_columns: bool) -> Any:
+    """The itemised suite: one expectation per rule."""
     standard = OutputStandard.model_validate_json(standard_json)
     return build_suite(standard, name, allow_extra_columns=allow_extra_columns)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_verdict_suite(name: str, standard_json: str, allow_extra_columns: bool) -> Any:
+    """The verdict suite: the combined expectation and the custom expectations."""
+    standard = OutputStandard.model_validate_json(standard_json)
+    return build_verdict_suite(standard, name, allow_extra_columns=allow_extra_columns)
+
+
+@contextlib.contextmanager
+def _validator(frame: pd.DataFrame) -> Iterator[Any]:
+    """A GX validator of ``frame`` (one whole-dataframe batch, fetched once for every run on it),
+    holding the shared runtime's lock until the block ends."""
+    from great_expectations.validator.v1_validator import Validator
+
+    runtime = gx_runtime()
+    with runtime.lock, warnings.catch_warnings():
+        # pandas warns when a policy regex has groups (GX uses str.contains); harmless here.
+        warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
+        yield Validator(runtime.batch_definition, batch_parameters={"dataframe": frame})
+
+
+def _run(validator: Any, suite: Any, result_format: str) -> Any:
+    """Validate against ``suite`` (inside :func:`_validator`), what ``Batch.validate`` does."""
+    validator.result_format = {"result_format": result_format}
+    return validator.validate_expectation_suite(suite)
 
 
 def _error_message(exception_info: Any, include_samples: bool) -> str | None:
@@ -168,6 +214,40 @@ def _failure(res: Any, include_samples: bool, max_samples: int) -> FailedExpecta
     )
 
 
+def _combined_failure(res: Any, frame: pd.DataFrame, include_samples: bool) -> FailedExpectation:
+    """The failed combined expectation, with the rule sources that failed and their rows."""
+    violations = find_violations(frame, decode_rules(res.expectation_config.kwargs["rules"]))
+    rows: set[int] = set()
+    for indexes in violations.values():
+        rows.update(indexes or ())
+    table_level = not violations or any(indexes is None for indexes in violations.values())
+    return FailedExpectation(
+        expectation_type=COMBINED_EXPECTATION,
+        column=None,
+        kwargs={"failed_sources": list(violations)},
+        source=", ".join(violations) or None,
+        description="the verdict suite failed where the itemised suite did not; failing closed",
+        element_count=len(frame),
+        unexpected_count=None if table_level else len(rows),
+        unexpected_index_list=None if table_level else tuple(sorted(rows)),
+        observed_value=violation_counts(violations),
+        error=_error_message(res.exception_info, include_samples),
+    )
+
+
+def _verdict_failures(
+    verdict: Any, frame: pd.DataFrame, include_samples: bool, max_samples: int
+) -> tuple[FailedExpectation, ...]:
+    """The verdict suite's failures, for when the itemised suite found none (fail closed)."""
+    return tuple(
+        _combined_failure(res, frame, include_samples)
+        if str(res.expectation_config.type) == COMBINED_EXPECTATION
+        else _failure(res, include_samples, max_samples)
+        for res in verdict.results
+        if not bool(res.success)
+    )
+
+
 def validate_output(
     data: Any,
     standard: OutputStandard,
@@ -184,34 +264,40 @@ def validate_output(
     ``include_samples=True`` (at most ``max_samples`` per failed expectation). Columns that are not
     output fields are allowed unless ``allow_extra_columns=False``.
 
+    The report's ``evaluated`` is the number of expectations the standard stands for (one per rule
+    and custom expectation: the itemised suite's size), whichever suite ran; ``statistics`` are
+    GX's for the suite that ran last (the verdict suite's, for a passing output).
+
     Never raises for bad data (see :meth:`ValidationReport.raise_for_failure`); raises
     :class:`~airflow_ai_governance.exceptions.PolicyError` if the standard cannot be built and
     ``TypeError``/``ValueError`` if ``data`` is not tabular.
     """
     started = time.perf_counter()
     frame = to_frame(data, standard)
-    runtime = gx_runtime()
-    suite = _cached_suite(name, standard.model_dump_json(), allow_extra_columns)
-    with runtime.lock, warnings.catch_warnings():
-        # pandas warns when a policy regex has groups (GX uses str.contains); harmless here.
-        warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
-        batch = runtime.batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        # The common case passes: a first pass computes only the verdicts (about half the cost);
-        # the full per-row detail is computed only when something failed.
-        result = batch.validate(suite, result_format={"result_format": "BOOLEAN_ONLY"})
-        if not result.success:
-            result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    key = (name, standard.model_dump_json(), allow_extra_columns)
+    suite = _cached_suite(*key)
+    verdict_suite = _cached_verdict_suite(*key)
+    with _validator(frame) as validator:
+        verdict = _run(validator, verdict_suite, "BOOLEAN_ONLY")
+        result = verdict if verdict.success else _run(validator, suite, "COMPLETE")
     results = list(result.results)
     samples = max(0, max_samples)
     failures = tuple(_failure(res, include_samples, samples) for res in results if not bool(res.success))
+    if not verdict.success and not failures:
+        log.error(
+            "output standard %r: the verdict suite failed but the itemised suite found no failure; "
+            "failing closed (please report this as a bug)",
+            name,
+        )
+        failures = _verdict_failures(verdict, frame, include_samples, samples)
     # Belt and braces: the run fails if GX says so or if any single expectation failed.
-    success = bool(result.success) and not failures and bool(results)
+    success = bool(verdict.success) and bool(result.success) and not failures and bool(results)
     declared = {f.name for f in standard.fields}
     columns = tuple(str(c) for c in frame.columns)
     report = ValidationReport(
         name=name,
         success=success,
-        evaluated=len(results),
+        evaluated=len(suite.expectations),
         failed=len(failures),
         rows=len(frame),
         statistics=json_safe(dict(result.statistics or {})),

@@ -168,13 +168,32 @@ def list_use_cases(session: Session, state: str | None = None) -> list[UseCase]:
     return list(session.scalars(query))
 
 
+_PARSED: dict[str, UseCasePolicy] = {}
+_PARSED_MAX = 256
+
+
+def policy_version(session: Session, use_case_id: str, version: int) -> UseCasePolicy:
+    """One policy version, parsed. Versions are immutable and their ``content_hash`` is the hash
+    of the canonical document, so each distinct document is parsed once per process."""
+    where = (PolicyVersion.use_case_id == use_case_id, PolicyVersion.version == version)
+    content_hash = session.scalars(select(PolicyVersion.content_hash).where(*where)).one()
+    policy = _PARSED.get(content_hash)
+    if policy is None:
+        policy = UseCasePolicy.model_validate(
+            session.scalars(select(PolicyVersion.document).where(*where)).one()
+        )
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[content_hash] = policy
+    return policy
+
+
 def current_policy(
     session: Session, use_case_id: str, *, for_update: bool = False
 ) -> tuple[UseCase, UseCasePolicy]:
     """The registry row and its current policy version, parsed."""
     row = get_use_case(session, use_case_id, for_update=for_update)
-    document = _version_row(session, use_case_id, row.current_version).document
-    return row, UseCasePolicy.model_validate(document)
+    return row, policy_version(session, use_case_id, row.current_version)
 
 
 def transitions(session: Session, use_case_id: str) -> list[LifecycleTransition]:

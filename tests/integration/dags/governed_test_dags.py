@@ -9,9 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, get_current_context
+from airflow.sdk import DAG, get_current_context, task
+from pydantic import BaseModel
 
 from airflow_ai_governance.workflow import governed_workflow
+
+
+class MeetingSummary(BaseModel):
+    meeting_id: str
+    summary: str
+    action_items: int
 
 
 def ai_step(data: Any) -> Any:
@@ -35,3 +42,57 @@ def _dag(dag_id: str, tags: list[str], **flow: Any) -> DAG:
 tier1 = _dag("aigov_test_tier1", [])
 tier1_production = _dag("aigov_test_tier1_production", ["production"])
 unapproved_input = _dag("aigov_test_unapproved_input", [], inputs=["table:hr.salaries"])
+
+# The same use case with the gates inside the AI task (one task).
+tier1_inline = _dag("aigov_test_tier1_inline", [], inline_gates=True)
+unapproved_input_inline = _dag(
+    "aigov_test_unapproved_input_inline", [], inline_gates=True, inputs=["table:hr.salaries"]
+)
+
+
+def _prompt_recording_model() -> Any:
+    """The offline summariser, which also writes the prompt it was given to ``conf["marker"]``."""
+    from pydantic_ai.models.function import FunctionModel
+
+    from airflow_ai_governance.examples.offline_models import summariser_model
+
+    summarise = summariser_model().function
+
+    def record(messages: list[Any], info: Any) -> Any:
+        conf = get_current_context()["dag_run"].conf
+        text = "\n".join(
+            p.content for m in messages for p in getattr(m, "parts", []) if isinstance(p.content, str)
+        )
+        Path(conf["marker"]).write_text(text)
+        return summarise(messages, info)
+
+    return FunctionModel(record, model_name="offline-summariser-1")
+
+
+with DAG("aigov_test_llm_inline", schedule=None, tags=["ai-governance"], render_template_as_native_obj=True):
+
+    @task.governed_llm(
+        use_case="meeting-summaries",
+        llm_conn_id="aigov_llm",
+        system_prompt="Summarise the meeting.",
+        output_type=MeetingSummary,
+        model=_prompt_recording_model(),
+        inline_gates=True,
+        inputs=["path:/srv/example_data/meetings/weekly.txt"],
+    )
+    def summarise(transcript: str) -> str:
+        return f"TRANSCRIPT:\n{transcript}"
+
+    summarise("{{ dag_run.conf['data'] }}")
+
+# Tier 2 with the gates inline: the approval stays its own task, after the AI task.
+with DAG(
+    "aigov_test_tier2_inline", schedule=None, tags=["ai-governance"], render_template_as_native_obj=True
+):
+    governed_workflow(
+        "invoice-triage",
+        data="{{ dag_run.conf['data'] }}",
+        inputs=["table:finance.invoices_inbox"],
+        python_callable=ai_step,
+        inline_gates=True,
+    )
