@@ -15,37 +15,63 @@ from typing import Any
 
 from airflow.exceptions import AirflowClusterPolicyViolation
 from airflow.policies import hookimpl
+from airflow.sdk.definitions.mappedoperator import MappedOperator
 
 from airflow_ai_governance.exceptions import SidecarUnavailable
-from airflow_ai_governance.gates.structure import GovernedTask, registry, structure_problems
+from airflow_ai_governance.gates.structure import (
+    GovernedTask,
+    parse_inline_gates,
+    registry,
+    structure_problems,
+)
 
 
-def governed_tasks(dag: Any) -> list[GovernedTask]:
-    tasks = []
+def _governance(task: Any) -> tuple[str | None, Any, Any]:
+    """(gate, use case, inline gates) of a task; a mapped task keeps them in its ``partial()``."""
+    if isinstance(task, MappedOperator):  # the operator's class and its partial() arguments
+        kwargs = task.partial_kwargs
+        gate = getattr(task.operator_class, "governance_gate", None)
+        return gate, kwargs.get("use_case"), kwargs.get("inline_gates")
+    return (
+        getattr(task, "governance_gate", None),
+        getattr(task, "use_case", None),
+        getattr(task, "inline_gates", None),
+    )
+
+
+def governed_tasks(dag: Any) -> tuple[list[GovernedTask], list[str]]:
+    """The DAG's governed tasks, and problems that make a task impossible to check."""
+    tasks, problems = [], []
     for task in dag.tasks:
-        gate = getattr(task, "governance_gate", None)
-        use_case = getattr(task, "use_case", None)
-        if gate and use_case:
-            tasks.append(
-                GovernedTask(
-                    task_id=task.task_id,
-                    gate=gate,
-                    use_case=use_case,
-                    upstream=frozenset(task.get_flat_relative_ids(upstream=True)),
-                    downstream=frozenset(task.get_flat_relative_ids(upstream=False)),
-                    inline=frozenset(getattr(task, "inline_gates", None) or ()),
-                )
+        gate, use_case, inline = _governance(task)
+        if not gate:
+            continue
+        if not isinstance(use_case, str) or not use_case:
+            problems.append(
+                f"DAG {dag.dag_id!r}, task {task.task_id!r}: a governed task needs a literal use_case "
+                "(give it to partial(), not expand(), when the task is mapped)"
             )
-    return tasks
+            continue
+        tasks.append(
+            GovernedTask(
+                task_id=task.task_id,
+                gate=gate,
+                use_case=use_case,
+                upstream=frozenset(task.get_flat_relative_ids(upstream=True)),
+                downstream=frozenset(task.get_flat_relative_ids(upstream=False)),
+                inline=parse_inline_gates(inline),
+            )
+        )
+    return tasks, problems
 
 
 def check_dag(dag: Any) -> None:
     """Raise ``AirflowClusterPolicyViolation`` listing every governance problem of ``dag``."""
-    tasks = governed_tasks(dag)
-    if not tasks:
+    tasks, problems = governed_tasks(dag)
+    if not tasks and not problems:
         return
     try:
-        problems = structure_problems(dag.dag_id, tasks, registry)
+        problems += structure_problems(dag.dag_id, tasks, registry)
     except SidecarUnavailable as exc:
         raise AirflowClusterPolicyViolation(
             f"DAG {dag.dag_id!r} has governed tasks but their policies cannot be checked: {exc}"

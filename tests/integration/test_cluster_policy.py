@@ -166,3 +166,58 @@ with DAG("triage_inline_approval", schedule=None):
 """
     error = _error(_bag(tmp_path, body))
     assert "inline_gates: human_approval waits for a reviewer" in error
+
+
+def test_governed_workflow_sets_inline_gates_on_a_factory_made_task(
+    governed_sidecar: str, tmp_path: Path
+) -> None:
+    body = """
+from airflow.sdk import task
+from airflow_ai_governance.workflow import governed_workflow
+
+with DAG("summaries_factory_inline", schedule=None):
+    @task.governed_llm(use_case="meeting-summaries", llm_conn_id="aigov_llm")
+    def summarise(text):
+        return text
+
+    flow = governed_workflow("meeting-summaries", data="notes", inputs=["path:/x/example_data/meetings/a.txt"],
+                             ai_task=summarise, inline_gates=True)
+    assert flow.boundary is None and flow.standard is None and flow.approval is None
+"""
+    bag = _bag(tmp_path, body)
+    assert bag.import_errors == {}
+    (task,) = bag.dags["summaries_factory_inline"].tasks
+    assert task.inline_gates == {"data_boundary", "output_standard"}
+    assert task.inputs == ["path:/x/example_data/meetings/a.txt"]
+
+
+def test_mapped_governed_tasks_are_checked_too(governed_sidecar: str, tmp_path: Path) -> None:
+    body = """
+with DAG("mapped_no_gates", schedule=None):
+    GovernedAITaskOperator.partial(task_id="summarise", use_case="meeting-summaries", python_callable=model).expand(
+        op_args=[["a"], ["b"]]
+    )
+
+with DAG("mapped_inline", schedule=None):
+    GovernedAITaskOperator.partial(
+        task_id="summarise", use_case="meeting-summaries", python_callable=model, inline_gates=True
+    ).expand(op_args=[["a"], ["b"]])
+"""
+    bag = _bag(tmp_path, body)
+    error = _error(bag)
+    assert (
+        "DAG 'mapped_no_gates', task 'summarise' (use case 'meeting-summaries'), tier 1: missing gate"
+        in error
+    )
+    assert "mapped_inline" not in error
+
+
+def test_a_mapped_use_case_cannot_be_checked_and_is_rejected(governed_sidecar: str, tmp_path: Path) -> None:
+    body = """
+with DAG("mapped_use_case", schedule=None):
+    GovernedAITaskOperator.partial(task_id="summarise", python_callable=model, inline_gates=True).expand(
+        use_case=["meeting-summaries", "invoice-triage"]
+    )
+"""
+    error = _error(_bag(tmp_path, body))
+    assert "task 'summarise': a governed task needs a literal use_case" in error
