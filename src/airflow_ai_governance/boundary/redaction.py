@@ -11,11 +11,14 @@ set your own key in production.
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, time, timedelta
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from airflow_ai_governance.boundary.scanner import (
     Scanner,
@@ -194,14 +197,24 @@ def apply_boundary(
     return BoundaryResult(data=new_data, findings=findings, blocked=blocked, redacted=redacted)
 
 
+#: Leaves without free text: passed on as they are, not scanned.
+_OPAQUE_LEAVES = (numbers.Number, date, time, timedelta, UUID)
+_OPAQUE_TYPE_NAMES = {("pandas", "NaTType"), ("pandas", "NAType"), ("numpy", "bool"), ("numpy", "bool_")}
+
+
 def _rebuild(node: Any, path: str | None, handle: Any) -> Any:
-    """A copy of ``node`` with every string passed through ``handle`` (same traversal as scan_record)."""
+    """A copy of ``node`` with every string passed through ``handle`` (same traversal as scan_record).
+
+    Fail closed: a value that may hold text the scanner cannot see (a pydantic model, a dataclass,
+    bytes, a DataFrame inside a record, any other object) raises ``TypeError`` naming its path,
+    instead of passing on unscanned.
+    """
     if isinstance(node, str):
         return handle(node, path)
     if isinstance(node, bool) or node is None:
         return node
-    if isinstance(node, int):
-        text = str(node)
+    if isinstance(node, numbers.Integral):
+        text = str(int(node))
         new = handle(text, path)
         return node if new == text else new
     if isinstance(node, Mapping):
@@ -209,7 +222,17 @@ def _rebuild(node: Any, path: str | None, handle: Any) -> Any:
     if isinstance(node, list | tuple):
         items = [_rebuild(child, _index_path(path, i), handle) for i, child in enumerate(node)]
         return items if isinstance(node, list) else tuple(items)
-    return node
+    kind = type(node)
+    if (
+        isinstance(node, _OPAQUE_LEAVES)
+        or (kind.__module__.split(".")[0], kind.__name__) in _OPAQUE_TYPE_NAMES
+    ):
+        return node
+    hint = " (e.g. model.model_dump())" if hasattr(node, "model_dump") else ""
+    raise TypeError(
+        f"cannot scan a {type(node).__name__} at {path or '(top level)'}: give the data as text, "
+        f"numbers, dicts and lists{hint}, or a whole DataFrame"
+    )
 
 
 def _apply_dataframe(

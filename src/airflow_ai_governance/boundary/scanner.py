@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+import numbers
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -82,8 +83,9 @@ def _index_path(parent: str | None, index: int) -> str:
 def iter_text_leaves(obj: Any) -> Iterator[tuple[str | None, str]]:
     """Every scannable string of a record, depth-first in document order, with its path.
 
-    Strings are yielded as they are; integers (not booleans) as their decimal form, so a card
-    number stored as a JSON number is scanned too. Mapping keys, floats and None are not scanned.
+    Strings are yielded as they are; integers (not booleans; numpy integers too) as their decimal
+    form, so a card number stored as a JSON number is scanned too. Mapping keys, floats and None are
+    not scanned; nor are other objects (``apply_boundary`` refuses them, see ``redaction.py``).
     """
     stack: list[tuple[str | None, Any]] = [(None, obj)]
     while stack:
@@ -92,8 +94,8 @@ def iter_text_leaves(obj: Any) -> Iterator[tuple[str | None, str]]:
             yield path, node
         elif isinstance(node, bool) or node is None:
             continue
-        elif isinstance(node, int):
-            yield path, str(node)
+        elif isinstance(node, numbers.Integral):
+            yield path, str(int(node))
         elif isinstance(node, Mapping):
             items = list(node.items())
             stack.extend((_key_path(path, k), child) for k, child in reversed(items))

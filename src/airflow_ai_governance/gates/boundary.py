@@ -91,7 +91,16 @@ def enforce_boundary(
             check=CHECK,
         )
     actions = boundary.actions()
-    result = apply_boundary(data, {str(t): a for t, a in actions.items()})
+    try:
+        result = apply_boundary(data, {str(t): a for t, a in actions.items()})
+    except TypeError as exc:  # data the scanner cannot see into: refused, never passed on unscanned
+        block(
+            ctx,
+            DataBoundaryViolation,
+            f"data boundary of {ctx.use_case_id!r}: {exc}",
+            {"inputs": inputs, "unscannable": str(exc)},
+            check=CHECK,
+        )
     summary = result.summary()
     paths = sorted({f.path for f in result.findings if f.path})[:50]
     details: dict[str, Any] = {"inputs": inputs, "found": summary, "paths": paths}

@@ -171,3 +171,45 @@ def test_a_custom_scanner_is_filtered_to_the_action_types() -> None:
     result = apply_boundary("a@example.com 10.0.0.1", {"IP_ADDRESS": "redact"}, scanner=Scanner())
     assert [f.type for f in result.findings] == [E.IP_ADDRESS]
     assert result.data.startswith("a@example.com <IP_ADDRESS:")
+
+
+def test_numpy_integers_are_scanned_like_integers() -> None:
+    import numpy as np
+
+    result = apply_boundary([{"card": np.int64(4111111111111111)}], {"CREDIT_CARD": "redact"})
+    assert [f.path for f in result.findings] == ["[0].card"]
+    assert MASK.fullmatch(result.data[0]["card"])
+
+
+def test_values_without_text_pass_unchanged() -> None:
+    import datetime as dt
+    import uuid
+    from decimal import Decimal
+
+    import numpy as np
+
+    record = {
+        "amount": Decimal("12.50"),
+        "ratio": np.float64(0.5),
+        "flag": np.bool_(True),
+        "when": dt.datetime(2026, 11, 27, 12, 0),
+        "day": dt.date(2026, 11, 27),
+        "id": uuid.UUID(int=7),
+        "missing": pd.NaT,
+        "na": pd.NA,
+        "score": 1.5,
+    }
+    result = apply_boundary([record], {"EMAIL_ADDRESS": "redact"})
+    assert result.findings == []
+    assert result.data[0] == record or all(
+        result.data[0][k] is v for k, v in record.items()
+    )  # pd.NA == pd.NA is ambiguous: compare identity
+
+
+@pytest.mark.parametrize(
+    ("value", "name"),
+    [(b"jane@example.com", "bytes"), (pd.DataFrame({"a": ["x"]}), "DataFrame"), (object(), "object")],
+)
+def test_nested_values_the_scanner_cannot_see_into_are_refused(value: object, name: str) -> None:
+    with pytest.raises(TypeError, match=rf"cannot scan a {name} at \[0\]\.v"):
+        apply_boundary([{"v": value}], {"EMAIL_ADDRESS": "redact"})
