@@ -1,6 +1,6 @@
 """Governance overhead of a tier-1 task: governed vs bare ``@task`` under ``dag.test()``, in one run.
 
-    python bench/overhead.py [--reps 7] [--own-iterations 60] [--profile]
+    python bench/overhead.py [--reps 11] [--own-iterations 60] [--profile]
 
 What is compared (DESIGN.md section 6): "a governed tier-1 task (preflight + boundary + output
 standard + records)" is one task, as ``governed_workflow(..., inline_gates=True)`` builds it: a
@@ -386,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--reps", type=int, default=7, help="timed dag.test() runs per variant (default 7)")
+    parser.add_argument("--reps", type=int, default=11, help="timed dag.test() runs per variant (default 11)")
     parser.add_argument(
         "--own-iterations", type=int, default=60, help="governed tasks timed for the own time (default 60)"
     )
