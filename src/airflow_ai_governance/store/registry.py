@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from airflow_ai_governance.exceptions import LifecycleError, UseCaseNotFound
@@ -49,19 +50,10 @@ def sync_policies(session: Session, loaded: Sequence[LoadedPolicy], actor: str) 
         # Lock an existing row (PostgreSQL): concurrent syncs of a changed policy take turns, so two
         # cannot both add "version n+1". SQLite transactions are already serialized (BEGIN IMMEDIATE).
         row = session.get(UseCase, policy.id, with_for_update=True)
+        if row is None and not _insert_use_case(session, policy):
+            # A concurrent sync registered it first (and has committed): treat it as existing.
+            row = session.get(UseCase, policy.id, with_for_update=True, populate_existing=True)
         if row is None:
-            row = UseCase(
-                id=policy.id,
-                title=policy.title,
-                tier=int(policy.tier),
-                state=str(LifecycleState.PROPOSED),
-                owner=policy.owner.id if policy.owner else None,
-                current_version=1,
-                created_at=_now(),
-                updated_at=_now(),
-            )
-            session.add(row)
-            session.flush()
             _add_version(session, policy, 1, str(item.source), actor)
             session.add(
                 LifecycleTransition(
@@ -109,6 +101,28 @@ def sync_policies(session: Session, loaded: Sequence[LoadedPolicy], actor: str) 
         )
         report.versioned.append((policy.id, version))
     return report
+
+
+def _insert_use_case(session: Session, policy: UseCasePolicy) -> bool:
+    """Insert the registry row of a new use case; ``False`` if another transaction inserted it
+    meanwhile (its unique key wins; only this savepoint is rolled back, not the whole sync)."""
+    try:
+        with session.begin_nested():
+            session.add(
+                UseCase(
+                    id=policy.id,
+                    title=policy.title,
+                    tier=int(policy.tier),
+                    state=str(LifecycleState.PROPOSED),
+                    owner=policy.owner.id if policy.owner else None,
+                    current_version=1,
+                    created_at=_now(),
+                    updated_at=_now(),
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
 
 
 def _still_ready(item: LoadedPolicy, state: str) -> None:

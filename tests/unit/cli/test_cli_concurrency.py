@@ -58,3 +58,46 @@ def test_concurrent_promotions_do_not_both_start_from_the_same_state(
 
 
 pytestmark = pytest.mark.timeout(60)
+
+
+def test_concurrent_syncs_of_a_new_use_case_register_it_once(db_url: str, examples_dir: Path) -> None:
+    from airflow_ai_governance.policy import load_policies
+    from airflow_ai_governance.store.registry import SyncReport, sync_policies
+
+    loaded = [p for p in load_policies([examples_dir]) if p.policy.id == "meeting-summaries"]
+    first_done, release = threading.Event(), threading.Event()
+    reports: dict[str, SyncReport] = {}
+    errors: dict[str, BaseException] = {}
+
+    def first() -> None:
+        try:
+            with session_scope(db_url) as session:
+                reports["first"] = sync_policies(session, loaded, actor="first")
+                first_done.set()
+                release.wait(10)  # the new row is inserted but not committed yet
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors["first"] = exc
+            first_done.set()
+
+    def second() -> None:
+        first_done.wait(10)
+        try:
+            with session_scope(db_url) as session:
+                reports["second"] = sync_policies(session, loaded, actor="second")
+        except BaseException as exc:
+            errors["second"] = exc
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)  # the second sync now waits on the first one's new row
+    release.set()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == {}
+    assert reports["first"].created == ["meeting-summaries"]
+    assert reports["second"].unchanged == ["meeting-summaries"] and not reports["second"].created
+    tables = snapshot(db_url)
+    assert len(tables["use_case"]) == 1 and len(tables["policy_version"]) == 1
+    assert [row[3] for row in tables["lifecycle_transition"]] == ["proposed"]
