@@ -81,6 +81,55 @@ def test_tier1_runs_without_approval(airflow_client: AirflowClient, e2e_sidecar_
         ]
 
 
+INLINE_TASK = "meeting_summaries.ai_task"
+SUMMARY = {"meeting_id": "MTG-3001", "summary": "The team agreed to freeze exports.", "action_items": 1}
+
+
+def _inline_run(client: AirflowClient, url: str, conf: dict[str, Any]) -> tuple[str, list[Any], list[Any]]:
+    from airflow_ai_governance.store import CheckResult, GovernedRun, session_scope
+
+    client.wait_for_dag("aigov_e2e_inline", timeout=120)
+    client.unpause("aigov_e2e_inline")
+    run_id = client.trigger("aigov_e2e_inline", conf)
+    state = client.wait_for_run("aigov_e2e_inline", run_id, timeout=240)
+    with session_scope(url, readonly=True) as session:
+        runs = session.scalars(
+            sa.select(GovernedRun).filter_by(dag_id="aigov_e2e_inline", run_id=run_id)
+        ).all()
+        checks = session.scalars(
+            sa.select(CheckResult)
+            .where(CheckResult.governed_run_id.in_([r.id for r in runs]))
+            .order_by(CheckResult.id)
+        ).all()
+        return state, [(r.task_id, r.status) for r in runs], [(c.check, c.outcome) for c in checks]
+
+
+def test_inline_gates_on_a_real_worker(airflow_client: AirflowClient, e2e_sidecar_db_url: str) -> None:
+    notes = "Weekly sync; questions to alina.berg@example.com."
+    state, runs, checks = _inline_run(
+        airflow_client, e2e_sidecar_db_url, {"notes": notes, "summary": SUMMARY}
+    )
+    assert state == "success"
+    assert runs == [(INLINE_TASK, "success")]  # one task, one run record
+    assert checks == [("data_boundary", "redacted"), ("output_standard", "pass")]
+
+    blocked = "Refund card 4111 1111 1111 1111 today."
+    state, runs, checks = _inline_run(
+        airflow_client, e2e_sidecar_db_url, {"notes": blocked, "summary": SUMMARY}
+    )
+    assert state == "failed"
+    assert runs == [(INLINE_TASK, "blocked")]
+    assert checks == [("data_boundary", "fail")]
+
+    bad = {**SUMMARY, "meeting_id": "meeting 7"}
+    state, runs, checks = _inline_run(
+        airflow_client, e2e_sidecar_db_url, {"notes": "Short sync.", "summary": bad}
+    )
+    assert state == "failed"
+    assert runs == [(INLINE_TASK, "blocked")]
+    assert checks == [("data_boundary", "pass"), ("output_standard", "fail")]
+
+
 def test_tier2_only_a_reviewer_who_is_not_the_owner_can_approve(
     airflow_client: AirflowClient, e2e_sidecar_db_url: str
 ) -> None:
