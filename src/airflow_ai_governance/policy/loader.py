@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,9 +70,26 @@ def parse_policy(text: str, source: str = "<string>") -> UseCasePolicy:
     try:
         return UseCasePolicy.model_validate(data)
     except ValidationError as exc:
-        problems = [(_locate(source, tuple(err["loc"]), lines), _message(err)) for err in exc.errors()]
+        problems = [
+            (_locate(source, loc, lines), message)
+            for err in exc.errors()
+            for loc, message in _located(tuple(err["loc"]), _message(err))
+        ]
         use_case = data.get("id", "?")
         raise PolicyError(f"{source}: invalid policy for use case {use_case!r}", problems) from None
+
+
+_FIELD_PREFIX = re.compile(r"^([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): (.+)$")
+
+
+def _located(loc: tuple[str | int, ...], message: str) -> list[tuple[tuple[str | int, ...], str]]:
+    """A whole-policy rule reports ``field.path: problem`` lines: give each its field's location."""
+    if loc:
+        return [(loc, message)]
+    matches = [_FIELD_PREFIX.match(line) for line in message.splitlines()]
+    if not matches or not all(matches):
+        return [(loc, message)]
+    return [(tuple(m.group(1).split(".")), m.group(2)) for m in matches if m]
 
 
 def _message(err: Any) -> str:

@@ -299,16 +299,20 @@ class UseCasePolicy(_Model):
     @model_validator(mode="after")
     def _gate_overrides(self) -> UseCasePolicy:
         unknown = sorted(set(self.gates) - set(Gates.model_fields))
+        # Messages start with the field path they concern ("gates.min_reviewers: ..."), one problem
+        # per line: the loader turns them into file:line: field locations.
         if unknown:
             raise ValueError(
-                f"unknown gate(s) in gates: {', '.join(unknown)}; known: {', '.join(Gates.model_fields)}"
+                f"gates: unknown gate(s) {', '.join(unknown)}; known: {', '.join(Gates.model_fields)}"
             )
         overrides = self._gate_overrides_with_review()
         problems = weakenings(self.tier, overrides)
         if problems:
-            raise ValueError("; ".join(f"gates.{name}: {msg}" for name, msg in problems))
+            raise ValueError("\n".join(f"gates.{name}: {msg}" for name, msg in problems))
         if self.owner and any(r.id == self.owner.id for r in self.reviewers):
-            raise ValueError(f"the owner {self.owner.id!r} cannot also be a reviewer (no self-approval)")
+            raise ValueError(
+                f"reviewers: the owner {self.owner.id!r} cannot also be a reviewer (no self-approval)"
+            )
         return self
 
     def _gate_overrides_with_review(self) -> dict[str, Any]:
@@ -320,7 +324,7 @@ class UseCasePolicy(_Model):
             parsed = Gates.model_validate(overrides)
         except ValidationError as exc:
             raise ValueError(
-                "; ".join(f"gates.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                "\n".join(f"gates.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             ) from None
         return {name: getattr(parsed, name) for name in overrides}
 

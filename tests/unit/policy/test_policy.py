@@ -220,3 +220,28 @@ def test_content_hash_is_stable_and_sensitive(examples_dir: Path) -> None:
     assert parse_policy(yaml.safe_dump(doc)).content_hash == a.content_hash
     doc["title"] = "Invoice triage v2"
     assert parse_policy(yaml.safe_dump(doc)).content_hash != a.content_hash
+
+
+def test_whole_policy_rules_name_the_field_and_line(examples_dir: Path) -> None:
+    text = (examples_dir / "invoice_triage.yaml").read_text()
+    text = text.replace("reviewers:\n", "reviewers:\n  - {id: oscar}\n", 1)
+    text += "gates:\n  min_reviewers: 0\n  review_cadence_days: 365\n"
+    lines = text.splitlines()
+    reviewers_line, gates_line = lines.index("reviewers:") + 1, lines.index("gates:") + 1
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(text, "triage.yaml")
+    where = dict(caught.value.problems)
+    # the owner rule fails only once the gate rules pass: check the gate rules first
+    assert where[f"triage.yaml:{gates_line + 1}: gates.min_reviewers"] == "tier 2 requires at least 1, not 0"
+    assert where[f"triage.yaml:{gates_line + 2}: gates.review_cadence_days"].startswith(
+        "tier 2 reviews at least"
+    )
+    text = text.rsplit("gates:\n", 1)[0]
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(text, "triage.yaml")
+    assert caught.value.problems == [
+        (
+            f"triage.yaml:{reviewers_line}: reviewers",
+            "the owner 'oscar' cannot also be a reviewer (no self-approval)",
+        )
+    ]
