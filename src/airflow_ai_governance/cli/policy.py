@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow_ai_governance.cli._common import add_json_flag, emit_json, mark
 from airflow_ai_governance.policy import build_checklist, load_policies
+from airflow_ai_governance.policy.lifecycle import readiness_target
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -30,12 +31,16 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def _validate(args: argparse.Namespace) -> int:
     loaded = load_policies(args.paths)
-    results = [(lp, build_checklist(lp.policy)) for lp in loaded]
+    # A suspended use case may resume, so it is held to production's checklist (as sync does).
+    results = [(lp, build_checklist(lp.policy, readiness_target(lp.policy.state))) for lp in loaded]
     if args.json:
         emit_json([{"source": str(lp.source), **cl.as_dict()} for lp, cl in results])
     else:
         for lp, checklist in results:
-            print(f"{mark(checklist.passed)}  {lp.policy.id} ({lp.source}): ready for {checklist.target}")
+            declared = "" if lp.policy.state == checklist.target else f" (declared {lp.policy.state})"
+            print(
+                f"{mark(checklist.passed)}  {lp.policy.id} ({lp.source}): ready for {checklist.target}{declared}"
+            )
             for item in checklist.failures:
                 print(f"      {item.key}: {item.detail}")
     return 0 if all(cl.passed for _, cl in results) else 1

@@ -334,3 +334,16 @@ def test_gate_override_with_a_quoted_number_is_a_precise_error(cli: Aigov, polic
     result = cli("policy", "validate", path)
     assert result.code == 2
     assert "gates.min_reviewers" in result.err
+
+
+def test_a_suspended_policy_is_validated_against_production(cli: Aigov, policies: Path) -> None:
+    path = policies / "meeting_summaries.yaml"
+    text = path.read_text().replace("state: production", "state: suspended")
+    path.write_text(text)
+    assert cli("policy", "validate", path).code == 0
+    assert "ready for production (declared suspended)" in cli("policy", "validate", path).out
+    start = text.index("success_measure:")
+    path.write_text(text[:start] + text[text.index("monitoring:") :])  # no success measure
+    result = cli("policy", "validate", path)
+    assert result.code == 1
+    assert "success_measure: no success_measure" in result.out
