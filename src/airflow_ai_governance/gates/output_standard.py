@@ -49,7 +49,16 @@ def enforce_output_standard(
             {},
             check=CHECK,
         )
-    report = validate_output(output, standard, name=ctx.use_case_id)
+    try:
+        report = validate_output(output, standard, name=ctx.use_case_id)
+    except (TypeError, ValueError) as exc:  # not tabular, or a standard GX cannot build: blocked, recorded
+        block(
+            ctx,
+            OutputStandardFailed,
+            f"output of {ctx.use_case_id!r} cannot be validated: {exc}",
+            {"error": f"{type(exc).__name__}: {exc}"[:2000]},
+            check=CHECK,
+        )
     details = report.to_dict()
     if report.success:
         _record(ctx, "pass", details, output, run_fields)

@@ -1,5 +1,5 @@
-"""The data-boundary gate as plain functions: inline (run left open) and fail-closed on data it
-cannot scan."""
+"""The boundary and output-standard gates as plain functions: inline, and fail-closed on data they
+cannot scan or validate."""
 
 from __future__ import annotations
 
@@ -57,3 +57,20 @@ def test_data_the_scanner_cannot_see_into_is_refused(registered: str) -> None:
     assert (check, outcome) == ("data_boundary", "fail")
     assert "Note" in check_details["unscannable"]
     assert "4111" not in json.dumps(_rows(registered, AuditEvent.payload), default=str)
+
+
+def test_an_output_that_cannot_be_validated_is_blocked_and_recorded(registered: str) -> None:
+    from airflow_ai_governance.exceptions import OutputStandardFailed
+    from airflow_ai_governance.gates.output_standard import enforce_output_standard
+
+    ctx = preflight("meeting-summaries", TaskRef("d", "r", "t.ai_task"), gate="ai_task", db=registered)
+    with pytest.raises(
+        OutputStandardFailed, match="cannot be validated: cannot validate an output of type str"
+    ):
+        enforce_output_standard(ctx, "a summary as plain text")
+    assert _rows(registered, GovernedRun.status) == [("blocked",)]
+    ((check, outcome, details),) = _rows(
+        registered, CheckResult.check, CheckResult.outcome, CheckResult.details
+    )
+    assert (check, outcome) == ("output_standard", "fail")
+    assert details["error"].startswith("TypeError: cannot validate an output of type str")
