@@ -409,3 +409,15 @@ def test_inline_tier2_quarantines_then_the_reviewer_approves_the_valid_rows(
     ((approved_hash,),) = _rows(governed_sidecar, "SELECT output_hash FROM approval_decision")
     assert approved_hash == run_hash  # the reviewer approved exactly the rows that passed
     _verify(governed_sidecar)
+
+
+def test_an_error_between_preflight_and_the_gate_closes_the_run_as_failed(
+    dagbag: Any, governed_sidecar: str, tmp_path: Path
+) -> None:
+    marker = tmp_path / "called"
+    dag_run = dagbag.dags["aigov_test_missing_file"].test(run_conf={"marker": str(marker)})
+    assert _task_states(dag_run)["meeting_summaries.data_boundary"] == "failed"
+    assert not marker.exists()
+    ((status, details),) = _rows(governed_sidecar, "SELECT status, details FROM governed_run")
+    assert status == "failed"  # not left "running"
+    assert json.loads(details)["error"] == "FileNotFoundError"

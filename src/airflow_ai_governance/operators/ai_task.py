@@ -78,10 +78,10 @@ class GovernedAITaskOperator(GovernedMixin, PythonOperator):
             if "data_boundary" in self.inline_gates:
                 self._check_arguments(run)
             output = super().execute(context)
+            return self.close_ai_run(context, run, output, self._call_fields)
         except BaseException as exc:
-            self.fail_ai_run(run, exc, **self._call_fields)
+            self.fail_run(run, exc, **self._call_fields)
             raise
-        return self.close_ai_run(context, run, output, self._call_fields)
 
     def _check_arguments(self, run: GovernedRunContext) -> None:
         args, kwargs = list(self.op_args), dict(self.op_kwargs)

@@ -150,7 +150,8 @@ class GovernedMixin:
         finish(run, "success", **fields)
         return output
 
-    def fail_ai_run(self, run: GovernedRunContext, exc: BaseException, **fields: Any) -> None:
-        """Close the AI task's run as ``failed`` (unless a gate already closed it as ``blocked``)."""
+    def fail_run(self, run: GovernedRunContext, exc: BaseException, **fields: Any) -> None:
+        """Close the step's run as ``failed`` (unless a gate already closed it as ``blocked``), so no
+        run record is left ``running`` by an error between preflight and the gate's own record."""
         if not closed_by_gate(exc):
             finish(run, "failed", details={"gate": run.gate, "error": type(exc).__name__}, **fields)

@@ -71,11 +71,15 @@ class DataBoundaryCheckOperator(GovernedMixin, BaseOperator):
         ctx = self.governance_preflight(context)
         inputs = [input_ref(i) for i in self.inputs] + [f"path:{f}" for f in self.files]
         data = self.data
-        if self.files:
-            loaded = [read_file(f) for f in self.files]
-            data = loaded[0] if len(loaded) == 1 else loaded
-        with gate_errors():
-            outcome = enforce_boundary(ctx, data, inputs)
+        try:
+            if self.files:
+                loaded = [read_file(f) for f in self.files]
+                data = loaded[0] if len(loaded) == 1 else loaded
+            with gate_errors():
+                outcome = enforce_boundary(ctx, data, inputs)
+        except BaseException as exc:
+            self.fail_run(ctx, exc)
+            raise
         self.log.info(
             "Data boundary of %s: %s (%d finding(s): %s)",
             self.use_case,

@@ -75,18 +75,18 @@ class LLMGovernanceMixin(GovernedMixin):
         self._llm_call = {}
         try:
             output = super().execute(context)  # type: ignore[misc]
+            if self.output_field is not None:
+                output = output[self.output_field]
+            model_id = getattr(self, "model_id", None) or (
+                getattr(self.model, "model_name", None) if self.model else None
+            )
+            fields = {**self._llm_call, "output_hash": output_hash(output)}
+            if model_id:
+                fields["model_id"] = model_id
+            return self.close_ai_run(context, run, output, fields)
         except BaseException as exc:
-            self.fail_ai_run(run, exc, **self._llm_call)
+            self.fail_run(run, exc, **self._llm_call)
             raise
-        if self.output_field is not None:
-            output = output[self.output_field]
-        model_id = getattr(self, "model_id", None) or (
-            getattr(self.model, "model_name", None) if self.model else None
-        )
-        fields = {**self._llm_call, "output_hash": output_hash(output)}
-        if model_id:
-            fields["model_id"] = model_id
-        return self.close_ai_run(context, run, output, fields)
 
 
 class GovernedLLMOperator(LLMGovernanceMixin, LLMOperator):

@@ -38,4 +38,8 @@ class OutputStandardOperator(GovernedMixin, BaseOperator):
 
     def execute(self, context: Context) -> Any:
         run = self.governance_preflight(context)
-        return self.check_output_standard(context, run, self.ai_output)
+        try:
+            return self.check_output_standard(context, run, self.ai_output)
+        except BaseException as exc:
+            self.fail_run(run, exc)
+            raise

@@ -40,6 +40,13 @@ def _dag(dag_id: str, tags: list[str], **flow: Any) -> DAG:
 
 
 tier1 = _dag("aigov_test_tier1", [])
+with DAG("aigov_test_missing_file", schedule=None, tags=["ai-governance"]):
+    governed_workflow(
+        "meeting-summaries",
+        files=["/srv/example_data/meetings/missing.txt"],
+        python_callable=ai_step,
+        approval=False,
+    )
 tier1_production = _dag("aigov_test_tier1_production", ["production"])
 unapproved_input = _dag("aigov_test_unapproved_input", [], inputs=["table:hr.salaries"])
 
