@@ -206,27 +206,21 @@ def _check_governed_records(url: str, dag_id: str, run_id: str, tasks: int) -> s
     """The governed run really went through the gates: run records and check results."""
     import sqlalchemy as sa
 
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        runs = conn.execute(
-            sa.text("SELECT id, task_id, status FROM governed_run WHERE dag_id = :d AND run_id = :r"),
-            {"d": dag_id, "r": run_id},
+    from airflow_ai_governance.store import AuditEvent, CheckResult, GovernedRun, session_scope
+
+    with session_scope(url, readonly=True) as session:
+        runs = session.execute(
+            sa.select(GovernedRun.id, GovernedRun.task_id, GovernedRun.status).filter_by(
+                dag_id=dag_id, run_id=run_id
+            )
         ).all()
-        checks = conn.execute(
-            sa.text(
-                'SELECT "check", outcome FROM check_result WHERE governed_run_id IN '
-                "(SELECT id FROM governed_run WHERE dag_id = :d AND run_id = :r)"
-            ),
-            {"d": dag_id, "r": run_id},
+        ids = [r.id for r in runs]
+        checks = session.execute(
+            sa.select(CheckResult.check, CheckResult.outcome).where(CheckResult.governed_run_id.in_(ids))
         ).all()
-        events = conn.execute(
-            sa.text(
-                "SELECT count(*) FROM audit_event WHERE governed_run_id IN "
-                "(SELECT id FROM governed_run WHERE dag_id = :d AND run_id = :r)"
-            ),
-            {"d": dag_id, "r": run_id},
-        ).scalar_one()
-    engine.dispose()
+        events = session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.governed_run_id.in_(ids))
+        )
     statuses = ", ".join(f"{t.split('.')[-1]}={s}" for _, t, s in sorted(runs, key=lambda r: r[1]))
     outcomes = ", ".join(f"{c}={o}" for c, o in sorted(checks))
     if len(runs) != tasks or any(s != "success" for _, _, s in runs):

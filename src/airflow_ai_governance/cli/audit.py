@@ -14,19 +14,6 @@ from typing import IO, Any
 from airflow_ai_governance.cli import EXIT_CHECK_FAILED, EXIT_OK
 from airflow_ai_governance.cli._common import add_json_flag, emit_json
 
-EXPORT_COLUMNS = (
-    "seq",
-    "event_id",
-    "at",
-    "use_case_id",
-    "governed_run_id",
-    "actor",
-    "event_type",
-    "payload",
-    "prev_hash",
-    "hash",
-)
-
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("audit", help="verify and export the hash-chained audit log")
@@ -107,8 +94,9 @@ def _write_jsonl(events: Iterable[dict[str, Any]], out: IO[str]) -> int:
 
 def _write_csv(events: Iterable[dict[str, Any]], out: IO[str]) -> int:
     from airflow_ai_governance.store import canonical_json
+    from airflow_ai_governance.store.audit import AuditEventRecord
 
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
+    writer = csv.DictWriter(out, fieldnames=AuditEventRecord.__slots__)
     writer.writeheader()
     count = 0
     for count, event in enumerate(events, 1):  # noqa: B007 - the count is the result

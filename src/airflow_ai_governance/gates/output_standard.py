@@ -60,14 +60,16 @@ def enforce_output_standard(
             check=CHECK,
         )
     details = report.to_dict()
-    if report.success:
-        _record(ctx, "pass", details, output, run_fields)
+    if report.success:  # the AI task already hashed this very output for its run record
+        _record(
+            ctx, "pass", details, (run_fields or {}).get("output_hash") or output_hash(output), run_fields
+        )
         return StandardOutcome(output, "pass", details, [])
     if standard.on_failure == "quarantine":
         good, bad = split_valid_rows(output, report)
         if len(good):
             details["quarantined_rows"] = len(bad)
-            _record(ctx, "quarantined", details, good, run_fields)
+            _record(ctx, "quarantined", details, output_hash(good), run_fields)
             return StandardOutcome(good, "quarantined", details, bad)
     block(
         ctx,
@@ -82,10 +84,11 @@ def _record(
     ctx: GovernedRunContext,
     outcome: str,
     details: dict[str, Any],
-    passed_on: Any,
+    passed_hash: str,
     run_fields: dict[str, Any] | None,
 ) -> None:
-    fields = {**(run_fields or {}), "output_hash": output_hash(passed_on)}
+    """The check and the closed run record (``output_hash``: what passes on), in one transaction."""
+    fields = {**(run_fields or {}), "output_hash": passed_hash}
     summary: dict[str, Any] = {"gate": ctx.gate, "outcome": outcome}
     if run_fields and run_fields.get("output_hash") not in (None, fields["output_hash"]):
         summary["ai_output_hash"] = run_fields["output_hash"]  # what the model returned, before quarantine

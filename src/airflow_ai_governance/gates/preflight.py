@@ -152,14 +152,14 @@ def record_gate_check(
     details: dict[str, Any],
     db: DB = None,
     *,
-    check: str | None = None,
+    check: str,
 ) -> None:
-    """A gate's check result on the run record; ``check`` defaults to the step's own gate name
-    (an AI task running a gate inline records it under that gate's name)."""
+    """A gate's check result (``check``: the gate's name) on the run record of ``ctx``'s step,
+    which is the AI task's own when the gate runs inline."""
     record_check(
         db or ctx.db,
         use_case_id=ctx.use_case_id,
-        check=check or ctx.gate,
+        check=check,
         outcome=outcome,
         governed_run_id=ctx.governed_run_id,
         details=details,
@@ -172,10 +172,9 @@ def block(
     message: str,
     details: dict[str, Any],
     *,
-    check: str | None = None,
+    check: str,
 ) -> NoReturn:
-    """Record the failed check, close the run as ``blocked`` (one transaction) and raise ``error``."""
-    check = check or ctx.gate
+    """Record the failed ``check``, close the run as ``blocked`` (one transaction), raise ``error``."""
     with session_scope(ctx.db) as session:
         record_gate_check(ctx, "fail", details, session, check=check)
         finish(ctx, "blocked", session, details={"gate": ctx.gate, "check": check, "reason": message[:2000]})

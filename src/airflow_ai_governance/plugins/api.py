@@ -24,6 +24,7 @@ from airflow_ai_governance.store import (
     session_scope,
     verify_chain,
 )
+from airflow_ai_governance.store.audit import AuditEventRecord
 from airflow_ai_governance.store.registry import current_policy, transitions
 
 MAX_LIMIT = 1000
@@ -39,17 +40,7 @@ RUN_FIELDS = (
     "started_at", "ended_at", "model_id", "model_version", "prompt_hash", "input_hash", "output_hash",
     "latency_ms", "tokens_in", "tokens_out", "cost", "details",
 )  # fmt: skip
-EVENT_FIELDS = (
-    "seq",
-    "event_id",
-    "at",
-    "use_case_id",
-    "governed_run_id",
-    "actor",
-    "event_type",
-    "prev_hash",
-    "hash",
-)
+EVENT_FIELDS = tuple(f for f in AuditEventRecord.__slots__ if f != "payload")  # payload: as JSON
 
 
 def build_router() -> APIRouter:
