@@ -100,22 +100,28 @@ class GovernedMixin:
                 "DataBoundaryCheckOperator upstream"
             )
 
-    def check_inputs_inline(self, run: GovernedRunContext, data: Any) -> Any:
-        """The data-boundary gate inside the AI task: returns ``data`` as the model may see it.
+    def check_boundary(
+        self, run: GovernedRunContext, data: Any, inputs: list[str], *, close_run: bool
+    ) -> Any:
+        """The data-boundary gate: returns ``data`` as it may pass on (redacted where the policy says).
 
-        The check is committed to the sidecar before the call; a violation closes the run as
+        The check is committed to the sidecar before this returns; a violation closes the run as
         ``blocked`` and fails the task without retry.
         """
         with gate_errors():
-            outcome = enforce_boundary(run, data, [input_ref(i) for i in self.inputs], close_run=False)
+            outcome = enforce_boundary(run, data, inputs, close_run=close_run)
         self.log.info(
-            "Data boundary of %s (inline): %s (%d finding(s): %s)",
+            "Data boundary of %s: %s (%d finding(s): %s)",
             self.use_case,
             outcome.outcome,
             outcome.findings,
             outcome.summary,
         )
         return outcome.data
+
+    def check_inputs_inline(self, run: GovernedRunContext, data: Any) -> Any:
+        """The data-boundary gate inside the AI task, on what the model will see (run left open)."""
+        return self.check_boundary(run, data, [input_ref(i) for i in self.inputs], close_run=False)
 
     def check_output_standard(
         self, context: Context, run: GovernedRunContext, output: Any, run_fields: dict[str, Any] | None = None

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_ai_governance.gates.boundary import enforce_boundary, input_ref
-from airflow_ai_governance.operators.base import GovernedMixin, gate_errors
+from airflow_ai_governance.gates.boundary import input_ref
+from airflow_ai_governance.operators.base import GovernedMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -75,16 +75,7 @@ class DataBoundaryCheckOperator(GovernedMixin, BaseOperator):
             if self.files:
                 loaded = [read_file(f) for f in self.files]
                 data = loaded[0] if len(loaded) == 1 else loaded
-            with gate_errors():
-                outcome = enforce_boundary(ctx, data, inputs)
+            return self.check_boundary(ctx, data, inputs, close_run=True)
         except BaseException as exc:
             self.fail_run(ctx, exc)
             raise
-        self.log.info(
-            "Data boundary of %s: %s (%d finding(s): %s)",
-            self.use_case,
-            outcome.outcome,
-            outcome.findings,
-            outcome.summary,
-        )
-        return outcome.data
