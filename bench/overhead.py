@@ -74,7 +74,7 @@ from airflow.sdk import DAG, task
 from pydantic import BaseModel
 
 from airflow_ai_governance.examples.offline_models import summariser_model
-from airflow_ai_governance.workflow import governed_workflow
+from airflow_ai_governance import governed_workflow
 
 TRANSCRIPTS = {transcripts!r}
 RECORDS = [{{"source": Path(p).name, "transcript": Path(p).read_text(encoding="utf-8")}} for p in TRANSCRIPTS]

@@ -11,9 +11,8 @@ from typing import Any
 
 from airflow.sdk import dag, task
 
+from airflow_ai_governance import AIResult, governed_workflow
 from airflow_ai_governance.examples.offline_models import QUEUES, invoice_classifier
-from airflow_ai_governance.gates.ai_task import AIResult
-from airflow_ai_governance.workflow import governed_workflow
 
 INBOX = str(Path(__file__).parent / "example_data" / "invoices" / "inbox-2026-11-27.jsonl")
 

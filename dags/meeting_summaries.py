@@ -11,8 +11,8 @@ from pathlib import Path
 from airflow.sdk import dag, task
 from pydantic import BaseModel
 
+from airflow_ai_governance import governed_workflow
 from airflow_ai_governance.examples.offline_models import offline, summariser_model
-from airflow_ai_governance.workflow import governed_workflow
 
 TRANSCRIPT = str(Path(__file__).parent / "example_data" / "meetings" / "weekly-platform-2026-11-23.txt")
 

@@ -12,9 +12,8 @@ from typing import Any
 from airflow.sdk import dag, task
 from pydantic import BaseModel
 
+from airflow_ai_governance import GovernedLLMOperator, governed_workflow
 from airflow_ai_governance.examples.offline_models import claims_model, offline
-from airflow_ai_governance.operators.llm import GovernedLLMOperator
-from airflow_ai_governance.workflow import governed_workflow
 
 RESULTS = str(Path(__file__).parent / "example_data" / "benchmarks" / "results.csv")
 

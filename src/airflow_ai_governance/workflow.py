@@ -28,8 +28,8 @@ from airflow.sdk import BaseOperator, TaskGroup
 
 from airflow_ai_governance.exceptions import UseCaseNotFound
 from airflow_ai_governance.operators.ai_task import GovernedAITaskOperator
-from airflow_ai_governance.operators.approval import GovernanceApprovalOperator
-from airflow_ai_governance.operators.boundary import DataBoundaryCheckOperator
+from airflow_ai_governance.operators.approval import HumanApprovalOperator
+from airflow_ai_governance.operators.boundary import DataBoundaryOperator
 from airflow_ai_governance.operators.output_standard import OutputStandardOperator
 
 
@@ -39,10 +39,10 @@ class GovernedWorkflow:
     AI task runs those gates inline."""
 
     group: TaskGroup
-    boundary: DataBoundaryCheckOperator | None
+    boundary: DataBoundaryOperator | None
     ai: BaseOperator
     standard: OutputStandardOperator | None
-    approval: GovernanceApprovalOperator | None
+    approval: HumanApprovalOperator | None
 
     @property
     def last(self) -> BaseOperator:
@@ -91,11 +91,11 @@ def governed_workflow(
         )
     if approval is None:
         approval = _tier_requires_approval(use_case)
-    boundary: DataBoundaryCheckOperator | None = None
+    boundary: DataBoundaryOperator | None = None
     standard: OutputStandardOperator | None = None
     with TaskGroup(group_id or use_case.replace("-", "_")) as group:
         if not inline_gates:
-            boundary = DataBoundaryCheckOperator(
+            boundary = DataBoundaryOperator(
                 task_id="data_boundary", use_case=use_case, data=data, files=files, inputs=inputs
             )
             data = boundary.output
@@ -129,7 +129,7 @@ def governed_workflow(
             last = standard
         gate = None
         if approval:
-            gate = GovernanceApprovalOperator(
+            gate = HumanApprovalOperator(
                 task_id="approval", use_case=use_case, ai_output=last.output, **(approval_kwargs or {})
             )
             last >> gate

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.integration
 HEADER = """
 from airflow.sdk import DAG
 from airflow_ai_governance.operators.ai_task import GovernedAITaskOperator
-from airflow_ai_governance.operators.approval import GovernanceApprovalOperator
-from airflow_ai_governance.operators.boundary import DataBoundaryCheckOperator
+from airflow_ai_governance.operators.approval import HumanApprovalOperator
+from airflow_ai_governance.operators.boundary import DataBoundaryOperator
 from airflow_ai_governance.operators.output_standard import OutputStandardOperator
 
 def model(data):
@@ -39,7 +39,7 @@ def _error(bag: Any) -> str:
 
 TIER2_WITHOUT_APPROVAL = """
 with DAG("triage_no_approval", schedule=None):
-    check = DataBoundaryCheckOperator(task_id="check", use_case="invoice-triage", data=[{"a": 1}])
+    check = DataBoundaryOperator(task_id="check", use_case="invoice-triage", data=[{"a": 1}])
     ai = GovernedAITaskOperator(task_id="classify", use_case="invoice-triage", python_callable=model, op_args=[check.output])
     standard = OutputStandardOperator(task_id="standard", use_case="invoice-triage", ai_output=ai.output)
     check >> ai >> standard
@@ -51,14 +51,14 @@ def test_tier2_dag_without_approval_is_rejected(governed_sidecar: str, tmp_path:
     assert "AirflowClusterPolicyViolation" in error
     assert "DAG 'triage_no_approval', task 'classify' (use case 'invoice-triage'), tier 2" in error
     assert "missing gate human_approval" in error
-    assert "GovernanceApprovalOperator(use_case='invoice-triage') downstream" in error
+    assert "HumanApprovalOperator(use_case='invoice-triage') downstream" in error
 
 
 def test_complete_tier2_dag_is_accepted(governed_sidecar: str, tmp_path: Path) -> None:
     body = (
         TIER2_WITHOUT_APPROVAL
         + """
-    approval = GovernanceApprovalOperator(task_id="approve", use_case="invoice-triage", ai_output=standard.output)
+    approval = HumanApprovalOperator(task_id="approve", use_case="invoice-triage", ai_output=standard.output)
     standard >> approval
 """
     )
@@ -71,7 +71,7 @@ def test_boundary_must_be_upstream_of_the_ai_task(governed_sidecar: str, tmp_pat
     body = """
 with DAG("boundary_after", schedule=None):
     ai = GovernedAITaskOperator(task_id="summarise", use_case="meeting-summaries", python_callable=model, op_args=["x"])
-    check = DataBoundaryCheckOperator(task_id="check", use_case="meeting-summaries", data=ai.output)
+    check = DataBoundaryOperator(task_id="check", use_case="meeting-summaries", data=ai.output)
     standard = OutputStandardOperator(task_id="standard", use_case="meeting-summaries", ai_output=ai.output)
     ai >> [check, standard]
 """
@@ -83,8 +83,8 @@ with DAG("boundary_after", schedule=None):
 def test_unknown_and_retired_use_cases_are_rejected(governed_sidecar: str, tmp_path: Path) -> None:
     body = """
 with DAG("mixed", schedule=None):
-    DataBoundaryCheckOperator(task_id="a", use_case="no-such-case", data="x")
-    DataBoundaryCheckOperator(task_id="b", use_case="meeting-summaries", data="x")
+    DataBoundaryOperator(task_id="a", use_case="no-such-case", data="x")
+    DataBoundaryOperator(task_id="b", use_case="meeting-summaries", data="x")
 """
     error = _error(_bag(tmp_path, body))
     assert "task 'a' (use case 'no-such-case'): unknown use case" in error

@@ -13,9 +13,9 @@ from airflow_ai_governance.store import session_scope
 from airflow_ai_governance.store.registry import current_policy
 
 GATE_OPERATORS = {
-    "data_boundary": "DataBoundaryCheckOperator",
+    "data_boundary": "DataBoundaryOperator",
     "output_standard": "OutputStandardOperator",
-    "human_approval": "GovernanceApprovalOperator",
+    "human_approval": "HumanApprovalOperator",
 }
 
 #: Gates an AI task can run inside itself (``inline_gates=``). Human approval waits for a person
@@ -36,7 +36,7 @@ def parse_inline_gates(value: bool | str | Iterable[str] | None) -> frozenset[st
     wrong = [n for n in names if n not in INLINE_GATES]
     if wrong:
         why = (
-            "human_approval waits for a reviewer and is always its own GovernanceApprovalOperator task"
+            "human_approval waits for a reviewer and is always its own HumanApprovalOperator task"
             if "human_approval" in wrong
             else f"unknown gate(s) {', '.join(map(repr, wrong))}"
         )

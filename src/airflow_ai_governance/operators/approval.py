@@ -1,4 +1,4 @@
-"""``GovernanceApprovalOperator``: Airflow's HITL approval with the governance rules added.
+"""``HumanApprovalOperator``: Airflow's HITL approval with the governance rules added.
 
 The task waits in ``awaiting_input``; assigned reviewers answer in the Airflow UI's Required
 Actions page or by REST. Each answer is judged (:mod:`airflow_ai_governance.gates.approval`):
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 PREVIEW_CHARS = 4000
 
 
-class GovernanceApprovalOperator(GovernedMixin, HITLOperator):
+class HumanApprovalOperator(GovernedMixin, HITLOperator):
     """Wait for the reviewers of ``use_case`` to approve ``output``; return the approved output.
 
     :param use_case: the registered use case; its policy names the reviewers, the quorum, the

@@ -97,7 +97,7 @@ class GovernedMixin:
             raise ValueError(
                 f"{getattr(self, 'task_id', type(self).__name__)}: `inputs` are checked by the data-boundary "
                 "gate; run it inline (inline_gates=['data_boundary']) or give the inputs to the "
-                "DataBoundaryCheckOperator upstream"
+                "DataBoundaryOperator upstream"
             )
 
     def check_boundary(

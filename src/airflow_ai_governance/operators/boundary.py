@@ -1,4 +1,4 @@
-"""``DataBoundaryCheckOperator``: the first gate of every governed run."""
+"""``DataBoundaryOperator``: the first gate of every governed run."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def read_file(path: str) -> Any:
     return file.read_text(encoding="utf-8")
 
 
-class DataBoundaryCheckOperator(GovernedMixin, BaseOperator):
+class DataBoundaryOperator(GovernedMixin, BaseOperator):
     """Let only approved inputs through, with disallowed data classes blocked, redacted or recorded.
 
     :param use_case: the registered use case whose policy applies.

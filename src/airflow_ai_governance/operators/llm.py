@@ -93,7 +93,7 @@ class GovernedLLMOperator(LLMGovernanceMixin, LLMOperator):
     """``LLMOperator`` with governance: ``GovernedLLMOperator(use_case=..., prompt=..., llm_conn_id=...)``.
 
     Structured outputs are returned as dicts (``serialize_output=True``) so that the output-standard
-    gate can validate them. Approval is the job of the ``GovernanceApprovalOperator`` gate, not of
+    gate can validate them. Approval is the job of the ``HumanApprovalOperator`` gate, not of
     ``require_approval``. ``inline_gates``/``inputs`` as for ``GovernedAITaskOperator``.
     """
 

@@ -12,7 +12,7 @@ from typing import Any
 from airflow.sdk import DAG, get_current_context, task
 from pydantic import BaseModel
 
-from airflow_ai_governance.workflow import governed_workflow
+from airflow_ai_governance import governed_workflow
 
 
 class MeetingSummary(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG
 
-from airflow_ai_governance.workflow import governed_workflow
+from airflow_ai_governance import governed_workflow
 
 
 def score(items: list[str]) -> list[dict[str, object]]:

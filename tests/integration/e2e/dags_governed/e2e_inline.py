@@ -6,7 +6,7 @@ from typing import Any
 
 from airflow.sdk import DAG, get_current_context
 
-from airflow_ai_governance.workflow import governed_workflow
+from airflow_ai_governance import governed_workflow
 
 
 def summarise(notes: str) -> dict[str, Any]:
