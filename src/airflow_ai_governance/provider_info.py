@@ -52,6 +52,32 @@ def get_provider_info() -> dict[str, Any]:
                         "default": "",
                         "sensitive": True,
                     },
+                    "audit_key": {
+                        "description": "Key of the audit chain's MACs (never stored in the sidecar). Use "
+                        "audit_key_secret to read it from the secrets backend. Empty: the key file.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": None,
+                        "default": "",
+                        "sensitive": True,
+                    },
+                    "redaction_key": {
+                        "description": "Key of the redaction masks (never stored in the sidecar). Use "
+                        "redaction_key_secret to read it from the secrets backend. Empty: the key file.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": None,
+                        "default": "",
+                        "sensitive": True,
+                    },
+                    "key_file": {
+                        "description": "JSON file of generated keys (mode 0600), written by `aigov db "
+                        "upgrade` for the keys not configured otherwise.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "/opt/airflow/secrets/ai_governance_keys.json",
+                        "default": "",
+                    },
                     "policy_cache_seconds": {
                         "description": "How long the DAG-parse-time policy check caches registry lookups.",
                         "version_added": "0.1.0",

@@ -28,6 +28,11 @@ def upgrade_command(args: argparse.Namespace) -> int:
     after = current_revision(url)
     change = "already up to date" if before == after else f"upgraded from {before or 'an empty database'}"
     print(f"AI governance sidecar at {mask_url(url)}: revision {after} ({change})")
+    from airflow_ai_governance.keys import ensure_key_file, key_file
+
+    generated = ensure_key_file()
+    if generated:
+        print(f"Generated {', '.join(generated)} key(s) into {key_file()} (keep it secret, back it up)")
     return EXIT_OK
 
 

@@ -27,6 +27,7 @@ from airflow_ai_governance.store.engine import (
 )
 from airflow_ai_governance.store.models import (
     ApprovalDecision,
+    ApprovalRequest,
     AuditEvent,
     Base,
     CheckResult,
@@ -60,6 +61,7 @@ __all__ = [
     "GENESIS_HASH",
     "SCHEMA",
     "ApprovalDecision",
+    "ApprovalRequest",
     "AuditEvent",
     "AuditEventRecord",
     "Base",

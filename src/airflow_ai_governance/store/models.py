@@ -186,6 +186,43 @@ class ApprovalDecision(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ApprovalRequest(Base):
+    """An open (or closed) request for human approval: one per approval task instance try.
+
+    The sidecar's *record* of the request, for the approvals inbox and the review view: the whole
+    output under review (by hash), the live escalation level and the approvals so far. The gate's
+    source of truth for the quorum is what Airflow delivered to the task (see gates/approval.py);
+    this row mirrors it for people. ``status``: open, approved, rejected, timeout, closed.
+    """
+
+    __tablename__ = "approval_request"
+    __table_args__ = (
+        UniqueConstraint("dag_id", "run_id", "task_id", "map_index", "try_number"),
+        Index(None, "status", "opened_at"),
+        Index(None, "use_case_id", "opened_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    use_case_id: Mapped[str] = mapped_column(ID, ForeignKey("use_case.id"))
+    governed_run_id: Mapped[str | None] = _run_fk()
+    policy_version: Mapped[int] = mapped_column(Integer)
+    dag_id: Mapped[str] = mapped_column(AIRFLOW_ID)
+    run_id: Mapped[str] = mapped_column(AIRFLOW_ID)
+    task_id: Mapped[str] = mapped_column(AIRFLOW_ID)
+    map_index: Mapped[int] = mapped_column(Integer, default=-1)
+    try_number: Mapped[int] = mapped_column(Integer, default=1)
+    output_hash: Mapped[str] = mapped_column(String(64))
+    output: Mapped[Any] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    approvals_needed: Mapped[int] = mapped_column(Integer)
+    approvers: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    deadline: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
 class Escalation(Base):
     __tablename__ = "escalation"
     __table_args__ = (Index(None, "use_case_id", "status"),)

@@ -13,18 +13,7 @@ from airflow_ai_governance.store.engine import create_engine
 from airflow_ai_governance.store.migrations import HEAD_REVISION, KNOWN_REVISIONS, VERSION_TABLE
 from airflow_ai_governance.store.schema import alembic_config
 
-TABLES = {
-    "use_case",
-    "policy_version",
-    "lifecycle_transition",
-    "governed_run",
-    "check_result",
-    "approval_decision",
-    "escalation",
-    "drift_measurement",
-    "review",
-    "audit_event",
-}
+TABLES = set(metadata.tables)  # every model has its table (test_models_match_migrations: and its columns)
 
 
 def test_known_revisions_match_the_migration_scripts() -> None:

@@ -1,0 +1,56 @@
+"""Governance keys: environment first, then configuration, then the generated key file (0600)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from airflow_ai_governance.keys import KeyMissing, ensure_key_file, get_key, key_file, require_key
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.delenv("AIRFLOW_CONFIG", raising=False)
+    for name in ("AUDIT_KEY", "REDACTION_KEY", "KEY_FILE"):
+        monkeypatch.delenv(f"AIRFLOW__AI_GOVERNANCE__{name}", raising=False)
+    return tmp_path
+
+
+def test_no_key_anywhere_is_none_and_require_says_how_to_configure() -> None:
+    assert get_key("audit") is None
+    with pytest.raises(KeyMissing, match=r"AIRFLOW__AI_GOVERNANCE__AUDIT_KEY.*aigov db upgrade"):
+        require_key("audit")
+
+
+def test_generated_key_file_is_private_and_stable(home: Path) -> None:
+    assert sorted(ensure_key_file()) == ["audit", "redaction"]
+    path = key_file()
+    assert path == home / "ai_governance_keys.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    first = require_key("audit")
+    assert ensure_key_file() == []  # kept, not regenerated
+    assert require_key("audit") == first != require_key("redaction")
+
+
+def test_environment_wins_over_the_key_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    ensure_key_file()
+    monkeypatch.setenv("AIRFLOW__AI_GOVERNANCE__AUDIT_KEY", "e" * 40)
+    assert get_key("audit") == b"e" * 40
+
+
+def test_airflow_cfg_option_is_read_without_importing_airflow(home: Path) -> None:
+    (home / "airflow.cfg").write_text("[ai_governance]\nredaction_key = " + "r" * 32 + "\n")
+    assert get_key("redaction") == b"r" * 32
+    assert ensure_key_file() == ["audit"]  # a configured key is not generated again
+
+
+def test_short_or_unreadable_keys_are_refused(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__AI_GOVERNANCE__AUDIT_KEY", "short")
+    with pytest.raises(KeyMissing, match="too short"):
+        get_key("audit")
+    (home / "ai_governance_keys.json").write_text("{not json")
+    with pytest.raises(KeyMissing, match="cannot be read"):
+        get_key("redaction")
