@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,8 +46,14 @@ def test_environment_wins_over_the_key_file(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_airflow_cfg_option_is_read_without_importing_airflow(home: Path) -> None:
     (home / "airflow.cfg").write_text("[ai_governance]\nredaction_key = " + "r" * 32 + "\n")
-    assert get_key("redaction") == b"r" * 32
-    assert ensure_key_file() == ["audit"]  # a configured key is not generated again
+    code = (
+        "import sys; from airflow_ai_governance.keys import ensure_key_file, get_key;"
+        "print(get_key('redaction').decode(), ensure_key_file(), 'airflow' in sys.modules)"
+    )
+    env = {**os.environ, "AIRFLOW_HOME": str(home)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    # the configured key is used and not generated again; Airflow was not imported for it
+    assert out.stdout.split() == ["r" * 32, "['audit']", "False"]
 
 
 def test_short_or_unreadable_keys_are_refused(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,15 +11,20 @@ from airflow_ai_governance.store.migrations import HEAD_REVISION
 Cli = Callable[..., tuple[int, str, str]]
 
 
-def test_db_upgrade_creates_then_reports_up_to_date(run_cli: Cli, tmp_path: Path) -> None:
+def test_db_upgrade_creates_then_reports_up_to_date(run_cli: Cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
     url = f"sqlite:///{tmp_path / 'new' / 'dir' / 'gov.db'}"
     code, out, _ = run_cli("--db-url", url, "db", "upgrade")
-    assert (code, out.strip()) == (
+    assert (code, out.splitlines()) == (
         0,
-        f"AI governance sidecar at {url}: revision {HEAD_REVISION} (upgraded from an empty database)",
+        [
+            f"AI governance sidecar at {url}: revision {HEAD_REVISION} (upgraded from an empty database)",
+            f"Generated audit, redaction key(s) into {tmp_path / 'ai_governance_keys.json'} "
+            "(keep it secret, back it up)",
+        ],
     )
     code, out, _ = run_cli("--db-url", url, "db", "upgrade")
-    assert (code, out.strip().endswith("(already up to date)")) == (0, True)
+    assert (code, out.strip().endswith("(already up to date)")) == (0, True)  # keys kept, not regenerated
     code, out, _ = run_cli("--db-url", url, "db", "check")
     assert (code, "(up to date)" in out) == (0, True)
 
