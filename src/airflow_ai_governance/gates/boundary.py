@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import errno
+import os
+import stat
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from airflow_ai_governance.boundary import BoundaryAction, apply_boundary
 from airflow_ai_governance.exceptions import DataBoundaryViolation
@@ -20,6 +24,9 @@ from airflow_ai_governance.store import session_scope
 
 INPUT_KINDS = ("asset", "connection", "table", "path")
 CHECK = "data_boundary"
+
+#: Turns an opened input file (binary) and its resolved path into data.
+Parser = Callable[[BinaryIO, str], Any]
 
 
 def input_ref(item: Any) -> str:
@@ -41,14 +48,124 @@ def parse_input_ref(ref: str) -> tuple[str, str]:
     )
 
 
+def resolve_input(ref: str) -> str:
+    """An input reference with its path resolved as the file system sees it now.
+
+    ``path:`` values and ``file://`` assets go through ``os.path.realpath``: ``..`` is folded and
+    every symlink (the file's and its directories') is replaced by its target, so a link inside an
+    approved directory is judged by where it points. Other references are returned as given.
+    """
+    kind, value = parse_input_ref(ref)
+    if kind == "path":
+        return f"path:{os.path.realpath(value)}"
+    if kind == "asset":
+        parts = urlsplit(value)
+        if parts.scheme.lower() == "file" and not parts.netloc:
+            real = os.path.realpath(unquote(parts.path) or "/")
+            return f"asset:{urlunsplit((parts.scheme, '', quote(real), '', ''))}"
+        return f"asset:{value}"
+    return ref
+
+
+def input_approved(policy: UseCasePolicy, resolved_ref: str) -> bool:
+    """Whether an input reference, already resolved (:func:`resolve_input`), is approved."""
+    kind, value = parse_input_ref(resolved_ref)
+    return any(approved.matches(kind, value) for approved in policy.approved_inputs)
+
+
 def unapproved_inputs(policy: UseCasePolicy, inputs: Iterable[str]) -> list[str]:
-    """The inputs that match none of the policy's approved inputs."""
+    """The inputs that match none of the policy's approved inputs, as resolved (with what was
+    given when that differs: ``path:/data/secret/x.jsonl (given as path:/data/approved/../secret/x.jsonl)``)."""
     bad = []
     for ref in inputs:
-        kind, value = parse_input_ref(ref)
-        if not any(approved.matches(kind, value) for approved in policy.approved_inputs):
-            bad.append(ref)
+        resolved = resolve_input(ref)
+        if not input_approved(policy, resolved):
+            bad.append(resolved if resolved in (ref, f"asset:{ref}") else f"{resolved} (given as {ref})")
     return bad
+
+
+def _approved_list(policy: UseCasePolicy) -> list[str]:
+    return [f"{a.kind}:{a.pattern}" for a in policy.approved_inputs]
+
+
+def read_input_files(ctx: GovernedRunContext, files: Sequence[str], parse: Parser) -> list[Any]:
+    """Read ``files`` for the boundary gate, only if each one's real path is an approved input.
+
+    Every file is resolved and checked before any is opened; an unapproved one blocks the run
+    (recorded, no retry) without being read. The file that is read is the file that was checked:
+    it is opened by its resolved path without following a final symlink, and the kernel's own
+    path of the opened file must still be that path (a symlink swapped in between check and open is
+    refused). Only regular files are read (no FIFOs or devices). ``parse(fh, path)`` turns the
+    opened binary file into data.
+    """
+    resolved = [os.path.realpath(f) for f in files]
+    bad = [
+        f"path:{real}" if real == f else f"path:{real} (given as path:{f})"
+        for f, real in zip(files, resolved, strict=True)
+        if not input_approved(ctx.policy, f"path:{real}")
+    ]
+    if bad:
+        block(
+            ctx,
+            DataBoundaryViolation,
+            f"files outside the approved inputs of {ctx.use_case_id!r} (not read): {', '.join(bad)}",
+            {"unapproved_inputs": bad, "approved": _approved_list(ctx.policy)},
+            check=CHECK,
+        )
+    loaded = []
+    for given, real in zip(files, resolved, strict=True):
+        try:
+            with _open_checked(real) as fh:
+                loaded.append(parse(fh, real))
+        except _InputChanged as exc:
+            block(
+                ctx,
+                DataBoundaryViolation,
+                f"input file {given!r} of {ctx.use_case_id!r} was refused: {exc}",
+                {"refused_input": f"path:{real}", "reason": str(exc)},
+                check=CHECK,
+            )
+    return loaded
+
+
+class _InputChanged(Exception):
+    """The file opened is not the file checked, or not a regular file."""
+
+
+def _open_checked(path: str) -> BinaryIO:
+    """Open the resolved, approved ``path`` for reading, and prove the open file is that path."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # the checked file became a symlink
+            raise _InputChanged(f"{path} was replaced by a symlink after it was checked") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _InputChanged(f"{path} is not a regular file")
+        opened = _fd_path(fd)
+        if opened is not None and opened != path:
+            raise _InputChanged(f"{path} changed after it was checked (the open file is {opened})")
+        if opened is None:  # no /proc: the path must still resolve to the same file
+            now = os.stat(path)
+            if os.path.realpath(path) != path or (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino):
+                raise _InputChanged(f"{path} changed after it was checked")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _fd_path(fd: int) -> str | None:
+    """The kernel's path of an open file (Linux ``/proc/self/fd``), or ``None`` if unavailable."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +196,7 @@ def enforce_boundary(
             ctx,
             DataBoundaryViolation,
             f"inputs outside the approved inputs of {ctx.use_case_id!r}: {', '.join(bad)}",
-            {"unapproved_inputs": bad, "approved": [f"{a.kind}:{a.pattern}" for a in policy.approved_inputs]},
+            {"unapproved_inputs": bad, "approved": _approved_list(policy)},
             check=CHECK,
         )
     if boundary is None:

@@ -2,33 +2,34 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airflow.sdk import BaseOperator
 
-from airflow_ai_governance.gates.boundary import input_ref
-from airflow_ai_governance.operators.base import GovernedMixin
+from airflow_ai_governance.gates.boundary import input_ref, read_input_files
+from airflow_ai_governance.operators.base import GovernedMixin, gate_errors
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-def read_file(path: str) -> Any:
-    """Records from ``.jsonl``/``.json``, a DataFrame from ``.csv``, else the text."""
-    file = Path(path)
-    if file.suffix == ".jsonl":
-        with file.open(encoding="utf-8") as fh:
-            return [json.loads(line) for line in fh if line.strip()]
-    if file.suffix == ".json":
-        return json.loads(file.read_text(encoding="utf-8"))
-    if file.suffix == ".csv":
+def parse_file(fh: BinaryIO, path: str) -> Any:
+    """Records from ``.jsonl``/``.json``, records from ``.csv``, else the text (``fh`` is open, binary)."""
+    suffix = PurePath(path).suffix
+    if suffix == ".csv":
         import pandas as pd
 
-        return pd.read_csv(file).to_dict(orient="records")
-    return file.read_text(encoding="utf-8")
+        return pd.read_csv(fh).to_dict(orient="records")
+    text = io.TextIOWrapper(fh, encoding="utf-8")
+    if suffix == ".jsonl":
+        return [json.loads(line) for line in text if line.strip()]
+    if suffix == ".json":
+        return json.load(text)
+    return text.read()
 
 
 class DataBoundaryOperator(GovernedMixin, BaseOperator):
@@ -37,7 +38,8 @@ class DataBoundaryOperator(GovernedMixin, BaseOperator):
     :param use_case: the registered use case whose policy applies.
     :param data: the records (dicts/lists), text or DataFrame to check (templated; an XComArg works).
     :param files: files to read and check instead of ``data`` (``.jsonl``, ``.json``, ``.csv``,
-        text); each is also checked as an input ``path:FILE``.
+        text). Each file's real path (``..`` and symlinks resolved) must match an approved ``path``
+        input before it is opened, and the file read is the file checked (see docs/boundary.md).
     :param inputs: where the data comes from, each ``KIND:VALUE`` (``asset``, ``connection``,
         ``table``, ``path``) or an Airflow ``Asset``; each must match the policy's approved inputs.
 
@@ -73,7 +75,8 @@ class DataBoundaryOperator(GovernedMixin, BaseOperator):
         data = self.data
         try:
             if self.files:
-                loaded = [read_file(f) for f in self.files]
+                with gate_errors():
+                    loaded = read_input_files(ctx, self.files, parse_file)
                 data = loaded[0] if len(loaded) == 1 else loaded
             return self.check_boundary(ctx, data, inputs, close_run=True)
         except BaseException as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from airflow_ai_governance.policy.identity import same_identity
 from airflow_ai_governance.policy.lifecycle import READINESS_ORDER, LifecycleState
 from airflow_ai_governance.policy.models import SENSITIVITY_RANK, DataClass, UseCasePolicy
 from airflow_ai_governance.policy.scoring import Recommendation, score
@@ -148,7 +149,7 @@ def _infrastructure(p: UseCasePolicy) -> tuple[bool, str]:
                 False,
                 f"public tools with {infra.data_sensitivity} data need a reviewed public_justification",
             )
-        if p.owner is not None and just.reviewed_by == p.owner.id:
+        if p.owner is not None and same_identity(just.reviewed_by, p.owner.id):
             return False, "the public_justification must be reviewed by someone other than the owner"
         return (
             True,

@@ -6,7 +6,6 @@ file/line/field errors lives in :mod:`airflow_ai_governance.policy.loader`.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import re
@@ -15,10 +14,20 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from airflow_ai_governance.boundary.types import BoundaryAction, EntityType
+from airflow_ai_governance.policy import inputs
 from airflow_ai_governance.policy.durations import Duration
+from airflow_ai_governance.policy.identity import identity_problem, normalize_identity, skeleton
 from airflow_ai_governance.policy.lifecycle import LifecycleState
 from airflow_ai_governance.policy.tiers import Gates, Tier, effective_gates, weakenings
 
@@ -33,10 +42,21 @@ def _person_from_str(value: Any) -> Any:
     return {"id": value} if isinstance(value, str) else value
 
 
-class Person(_Model):
-    """Someone who holds a role; ``id`` is their Airflow user name (used for HITL assignment)."""
+def _checked_identity(value: str) -> str:
+    problem = identity_problem(value)
+    if problem:
+        raise ValueError(f"user id {value!r} {problem}")
+    return value
 
-    id: str = Field(min_length=1, max_length=128)
+
+#: A user id as the auth manager knows it (see :mod:`airflow_ai_governance.policy.identity`).
+UserId = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_checked_identity)]
+
+
+class Person(_Model):
+    """Someone who holds a role; ``id`` is their Airflow user id (used for HITL assignment)."""
+
+    id: UserId
     name: str | None = None
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -105,6 +125,13 @@ class ApprovedInput(_Model):
         given = [k for k in ("asset", "connection", "table", "path") if getattr(self, k)]
         if len(given) != 1:
             raise ValueError("give exactly one of asset, connection, table, path")
+        problem = None
+        if self.path is not None:
+            problem = inputs.path_pattern_problem(self.path)
+        elif self.asset is not None:
+            problem = inputs.asset_pattern_problem(self.asset)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property
@@ -119,7 +146,18 @@ class ApprovedInput(_Model):
         return str(getattr(self, self.kind))
 
     def matches(self, kind: str, value: str) -> bool:
-        return kind == self.kind and fnmatch.fnmatchcase(value, self.pattern)
+        """Whether the input ``kind:value`` is approved by this entry.
+
+        Paths (and ``file://`` assets) must already be resolved (``..`` and symlinks): the
+        data-boundary gate resolves them; an unresolved path never matches.
+        """
+        if kind != self.kind:
+            return False
+        if kind == "path":
+            return inputs.match_path(self.pattern, value)
+        if kind == "asset":
+            return inputs.match_asset(self.pattern, value)
+        return inputs.match_name(self.pattern, value)
 
 
 FieldType = Literal["string", "integer", "number", "boolean", "datetime", "date"]
@@ -199,7 +237,7 @@ _CHANNEL_ADDRESS = {
 class EscalationContact(_Model):
     """One step of the escalation path: who is contacted, through which channel."""
 
-    id: str = Field(min_length=1, description="Airflow user name; reassigned approvals go to them.")
+    id: UserId = Field(description="Airflow user id; reassigned approvals go to them.")
     name: str | None = None
     channel: Channel = "email"
     address: str = Field(min_length=1)
@@ -219,7 +257,7 @@ class EscalationPath(_Model):
 
 class PublicJustification(_Model):
     text: str = Field(min_length=20)
-    reviewed_by: str = Field(min_length=1)
+    reviewed_by: UserId
     reviewed_on: date
 
 
@@ -263,6 +301,11 @@ class Monitoring(_Model):
 class ReviewPolicy(_Model):
     cadence_days: int | None = Field(default=None, ge=1, le=3650)
     allow_output_edits: bool = Field(default=False, description="Reviewers may edit the output on approval.")
+
+
+def _shown(where: str) -> str:
+    """``reviewers.0`` -> ``reviewers[0]``, as the loader prints field paths."""
+    return re.sub(r"\.(\d+)", r"[\1]", where)
 
 
 class UseCasePolicy(_Model):
@@ -309,11 +352,52 @@ class UseCasePolicy(_Model):
         problems = weakenings(self.tier, overrides)
         if problems:
             raise ValueError("\n".join(f"gates.{name}: {msg}" for name, msg in problems))
-        if self.owner and any(r.id == self.owner.id for r in self.reviewers):
-            raise ValueError(
-                f"reviewers: the owner {self.owner.id!r} cannot also be a reviewer (no self-approval)"
-            )
+        people = self._people_problems()
+        if people:
+            raise ValueError("\n".join(people))
         return self
+
+    def _people(self) -> list[tuple[str, str]]:
+        """``(field path, user id)`` of everyone the policy names."""
+        named = [("owner", self.owner.id)] if self.owner else []
+        named += [(f"reviewers.{i}", r.id) for i, r in enumerate(self.reviewers)]
+        if self.escalation:
+            named += [(f"escalation.contacts.{i}", c.id) for i, c in enumerate(self.escalation.contacts)]
+        return named
+
+    def _people_problems(self) -> list[str]:
+        """Owner never a reviewer, nobody listed twice in one role, and no two people who look alike.
+
+        Identities are compared normalised (``Lena`` is ``lena``, see ``policy.identity``).
+        """
+        problems = []
+        owner_id = self.owner.id if self.owner else None
+        owner = normalize_identity(owner_id) if owner_id else None
+        for role in ("reviewers", "escalation.contacts"):
+            seen: dict[str, str] = {}
+            for where, who in self._people():
+                if not where.startswith(role + "."):
+                    continue
+                key = normalize_identity(who)
+                if role == "reviewers" and key == owner:
+                    problems.append(
+                        f"{where}: the owner {owner_id!r} cannot also be a reviewer (no self-approval; "
+                        f"{who!r} is the same identity)"
+                    )
+                elif key in seen:
+                    problems.append(
+                        f"{where}: {who!r} is listed twice (same identity as {_shown(seen[key])})"
+                    )
+                seen.setdefault(key, where)
+        looks: dict[str, tuple[str, str]] = {}
+        for where, who in self._people():
+            first = looks.setdefault(skeleton(who), (where, who))
+            if normalize_identity(first[1]) != normalize_identity(who):
+                problems.append(
+                    f"{where}: {who!r} looks like {first[1]!r} ({_shown(first[0])}); two people of one "
+                    "policy must not have look-alike user ids"
+                )
+        return problems
 
     def _gate_overrides_with_review(self) -> dict[str, Any]:
         """The gate overrides (plus the review cadence), validated and coerced like ``Gates`` fields."""

@@ -241,7 +241,7 @@ def test_whole_policy_rules_name_the_field_and_line(examples_dir: Path) -> None:
         parse_policy(text, "triage.yaml")
     assert caught.value.problems == [
         (
-            f"triage.yaml:{reviewers_line}: reviewers",
-            "the owner 'oscar' cannot also be a reviewer (no self-approval)",
+            f"triage.yaml:{reviewers_line + 1}: reviewers[0]",
+            "the owner 'oscar' cannot also be a reviewer (no self-approval; 'oscar' is the same identity)",
         )
     ]
