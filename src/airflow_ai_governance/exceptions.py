@@ -6,6 +6,7 @@
      +-- PolicyError (ValueError)          a policy file or object is invalid; names file, line, field
      +-- UseCaseNotFound (PolicyError)     an id that is not in the registry
      +-- LifecycleError                    a transition the state machine or the checklist refuses
+          +-- ChangeApprovalRefused        the approver of a policy change is its author or the owner
      +-- UseCaseNotRunnable                the lifecycle state does not allow a governed run
      +-- SidecarUnavailable                the governance store cannot be reached (retryable)
      +-- AuditChainBroken                  the hash chain of the audit log does not verify
@@ -58,6 +59,19 @@ class UseCaseNotFound(PolicyError):
 
 class LifecycleError(AIGovernanceError):
     """A lifecycle transition that is not allowed (state machine, checklist or retired state)."""
+
+
+class ChangeApprovalRefused(LifecycleError):
+    """Someone who may not approve a policy change tried to (its author, or the use case's owner)."""
+
+    def __init__(self, use_case_id: str, version: int, identity: dict[str, Any], reason: str) -> None:
+        self.use_case_id = use_case_id
+        self.version = version
+        self.identity = identity
+        self.reason = reason
+        super().__init__(
+            f"{identity.get('by')!r} may not approve the change of {use_case_id!r} to version {version}: {reason}"
+        )
 
 
 class UseCaseNotRunnable(AIGovernanceError):

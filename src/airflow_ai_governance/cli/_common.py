@@ -19,3 +19,10 @@ def mark(ok: bool) -> str:
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def non_blank(value: str) -> str:
+    """An argparse type: a decision must name a person and a reason, not an empty string."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return value.strip()

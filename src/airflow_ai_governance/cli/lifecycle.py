@@ -6,15 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from airflow_ai_governance.cli._common import add_json_flag, emit_json, mark
+from airflow_ai_governance.cli._common import add_json_flag, emit_json, mark, non_blank
+from airflow_ai_governance.cli._identity import cli_actor
 from airflow_ai_governance.policy import LifecycleState, UseCasePolicy, build_checklist, load_policy, score
-
-
-def _non_blank(value: str) -> str:
-    """An argparse type: a decision must name a person and a reason, not an empty string."""
-    if not value.strip():
-        raise argparse.ArgumentTypeError("must not be empty")
-    return value.strip()
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -32,14 +26,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     pr = subparsers.add_parser("promote", help="move a use case to another lifecycle state")
     pr.add_argument("use_case_id", metavar="ID")
     pr.add_argument("--to", dest="target", required=True, choices=[s.value for s in LifecycleState])
-    pr.add_argument("--by", required=True, type=_non_blank, help="the person deciding (recorded)")
-    pr.add_argument("--reason", required=True, type=_non_blank, help="why (recorded)")
+    pr.add_argument("--by", required=True, type=non_blank, help="the person deciding (recorded)")
+    pr.add_argument("--reason", required=True, type=non_blank, help="why (recorded)")
     pr.set_defaults(func=_promote)
 
     rt = subparsers.add_parser("retire", help="retire a use case (final)")
     rt.add_argument("use_case_id", metavar="ID")
-    rt.add_argument("--by", required=True, type=_non_blank, help="the person deciding (recorded)")
-    rt.add_argument("--reason", required=True, type=_non_blank, help="why (recorded)")
+    rt.add_argument("--by", required=True, type=non_blank, help="the person deciding (recorded)")
+    rt.add_argument("--reason", required=True, type=non_blank, help="why (recorded)")
     rt.set_defaults(func=_retire, target=LifecycleState.RETIRED.value)
 
 
@@ -115,11 +109,12 @@ def _promote(args: argparse.Namespace) -> int:
     from airflow_ai_governance.store import session_scope
     from airflow_ai_governance.store.registry import transition
 
+    actor = cli_actor(args.by)
     with session_scope(args.db_url) as session:
-        record = transition(session, args.use_case_id, args.target, actor=args.by, reason=args.reason)
+        record = transition(session, args.use_case_id, args.target, actor=actor, reason=args.reason)
     # Printed once committed: a failed commit must not leave a success message behind.
     print(
-        f"{args.use_case_id}: {record.from_state} -> {record.to_state} by {record.actor} "
+        f"{args.use_case_id}: {record.from_state} -> {record.to_state} by {actor.describe()} "
         f"(policy version {record.policy_version}) at {record.at:%Y-%m-%d %H:%M:%S %Z}"
     )
     return 0

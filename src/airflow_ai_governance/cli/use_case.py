@@ -59,7 +59,7 @@ def _list(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     from airflow_ai_governance.policy import score
     from airflow_ai_governance.store import session_scope
-    from airflow_ai_governance.store.registry import current_policy, transitions
+    from airflow_ai_governance.store.registry import current_policy, list_changes, transitions
 
     with session_scope(args.db_url, readonly=True) as session:
         row, policy = current_policy(session, args.use_case_id)
@@ -72,8 +72,13 @@ def _show(args: argparse.Namespace) -> int:
                 "at": t.at.isoformat(),  # ISO 8601 with offset in --json
                 "reason": t.reason,
                 "version": t.policy_version,
+                "identity": t.identity,
             }
             for t in records
+        ]
+        pending = [
+            {"version": c.version, "requested_by": c.requested_by, "loosenings": c.loosenings}
+            for c in list_changes(session, args.use_case_id)
         ]
         data = {
             "id": row.id,
@@ -82,6 +87,7 @@ def _show(args: argparse.Namespace) -> int:
             "score": score(policy.selection).value,
             "gates": policy.effective_gates.model_dump(),
             "transitions": history,
+            "pending_changes": pending,
             "policy": policy.document(),
         }
     if args.json:
@@ -99,6 +105,11 @@ def _show(args: argparse.Namespace) -> int:
         f"  gates: approval={f'{gates.min_reviewers} reviewer(s)' if gates.human_approval else 'no'}, "
         f"review every {gates.review_cadence_days} days"
     )
+    for change in pending:
+        print(
+            f"  pending change to version {change['version']} by {change['requested_by']} (waits for a "
+            f"second person): {'; '.join(e['message'] for e in change['loosenings'])}"
+        )
     print("  transitions:")
     for t in records:
         print(

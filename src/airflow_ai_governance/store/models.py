@@ -96,6 +96,32 @@ class PolicyVersion(Base):
     source_path: Mapped[str | None] = mapped_column(String(1024))
     created_by: Mapped[str] = mapped_column(NAME)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    identity: Mapped[dict[str, Any] | None]  # who ran the sync: OS account, verified Airflow user
+
+
+class PolicyChange(Base):
+    """A policy version that loosens control, waiting for a second person (or decided).
+
+    ``status``: pending, approved, rejected, superseded. While pending, the use case's
+    ``current_version`` stays ``base_version`` (the version in force).
+    """
+
+    __tablename__ = "policy_change"
+    __table_args__ = (UniqueConstraint("use_case_id", "version"), Index(None, "status", "requested_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    use_case_id: Mapped[str] = mapped_column(ID, ForeignKey("use_case.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    base_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    loosenings: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    requested_by: Mapped[str] = mapped_column(NAME)
+    requested_identity: Mapped[dict[str, Any]]
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(NAME)
+    decided_identity: Mapped[dict[str, Any] | None]
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class LifecycleTransition(Base):
@@ -109,6 +135,7 @@ class LifecycleTransition(Base):
     reason: Mapped[str] = mapped_column(Text)
     policy_version: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    identity: Mapped[dict[str, Any] | None]  # who ran the command: OS account, verified Airflow user
 
 
 class GovernedRun(Base):

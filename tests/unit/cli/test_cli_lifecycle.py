@@ -5,7 +5,10 @@ Every test that touches the registry runs on SQLite and PostgreSQL (the ``db_url
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -69,12 +72,13 @@ def test_promotion_path_records_who_when_why_and_version(synced: Aigov, db_url: 
         ("production", "carol", "drift explained, model retrained"),
     ]
     previous = "proposed"
+    os_identity = f"{getpass.getuser()}@{socket.gethostname()}"
     for to, by, reason in steps:
         result = _promote(aigov, "invoice-triage", to, by, reason)
         assert result.code == 0, result.err
-        assert result.out.startswith(f"invoice-triage: {previous} -> {to} by {by} (policy version 1) at "), (
-            result.out
-        )
+        assert result.out.startswith(
+            f"invoice-triage: {previous} -> {to} by {by} (OS {os_identity}) (policy version 1) at "
+        ), result.out
         previous = to
 
     shown = _show(aigov, "invoice-triage")
@@ -99,6 +103,11 @@ def test_promotion_path_records_who_when_why_and_version(synced: Aigov, db_url: 
         )
     ]
     assert all(e["payload"]["policy_version"] == 1 and e["payload"]["reason"] for e in decisions)
+    # never only the free-text --by: the OS account that ran each command is recorded beside it
+    assert {(e["payload"]["identity"]["os_user"], e["payload"]["identity"]["uid"]) for e in decisions} == {
+        (getpass.getuser(), os.getuid())
+    }
+    assert [t["identity"]["by"] for t in history[1:]] == [by for _, by, _ in steps]
     assert aigov("audit", "verify").code == 0
     assert len(snapshot(db_url)["lifecycle_transition"]) == 3 + len(steps)
 
@@ -215,7 +224,10 @@ def test_retire_from_every_state_is_final(
             assert _promote(aigov, use_case, step).code == 0
         result = aigov("retire", use_case, "--by", "rita", "--reason", f"retired while {state}")
         assert result.code == 0, result.err
-        assert result.out.startswith(f"{use_case}: {state} -> retired by rita (policy version 1)")
+        assert result.out.startswith(
+            f"{use_case}: {state} -> retired by rita (OS {getpass.getuser()}@{socket.gethostname()}) "
+            "(policy version 1)"
+        )
         last = _show(aigov, use_case)["transitions"][-1]
         assert (last["from"], last["to"], last["by"], last["reason"]) == (
             state,
