@@ -20,7 +20,13 @@ from airflow_ai_governance.policy.identity import Actor, same_identity
 
 TOKEN_ENV = "AIGOV_AIRFLOW_TOKEN"
 URL_ENV = "AIGOV_AIRFLOW_URL"
+#: When true, ``aigov policy approve-change`` needs a verified Airflow identity (a token).
+REQUIRE_VERIFIED_ENV = "AIRFLOW__AI_GOVERNANCE__REQUIRE_VERIFIED_APPROVER"
 _TIMEOUT = 15.0
+
+
+def require_verified_approver() -> bool:
+    return os.environ.get(REQUIRE_VERIFIED_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def cli_actor(by: str | None) -> Actor:

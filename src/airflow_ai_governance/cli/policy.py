@@ -6,7 +6,14 @@ import argparse
 from typing import Any
 
 from airflow_ai_governance.cli._common import add_json_flag, emit_json, mark, non_blank
-from airflow_ai_governance.cli._identity import cli_actor
+from airflow_ai_governance.cli._identity import (
+    REQUIRE_VERIFIED_ENV,
+    TOKEN_ENV,
+    URL_ENV,
+    cli_actor,
+    require_verified_approver,
+)
+from airflow_ai_governance.exceptions import PolicyError
 from airflow_ai_governance.policy import build_checklist, load_policies
 from airflow_ai_governance.policy.lifecycle import readiness_target
 
@@ -151,6 +158,11 @@ def _approve(args: argparse.Namespace) -> int:
     from airflow_ai_governance.store.registry import approve_change, record_refused_approval
 
     actor = cli_actor(args.by)
+    if actor.airflow_user is None and require_verified_approver():
+        raise PolicyError(
+            f"this deployment requires approvers of policy changes to prove their Airflow identity "
+            f"({REQUIRE_VERIFIED_ENV}): set {TOKEN_ENV} and {URL_ENV} (see docs/cli.md)"
+        )
     try:
         with session_scope(args.db_url) as session:
             change = approve_change(session, args.use_case_id, args.version, actor, args.reason)

@@ -76,7 +76,7 @@ def _show(args: argparse.Namespace) -> int:
             }
             for t in records
         ]
-        pending = [
+        pending: list[dict[str, Any]] = [
             {"version": c.version, "requested_by": c.requested_by, "loosenings": c.loosenings}
             for c in list_changes(session, args.use_case_id)
         ]

@@ -156,9 +156,16 @@ class Actor:
 
 
 def _os_user() -> str | None:
+    """The account of the process's real uid (not $USER/$LOGNAME, which anyone can set)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):  # no pwd module (Windows) or no passwd entry for the uid
+        pass
     try:
         return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER
+    except (KeyError, OSError):
         return None
 
 
@@ -174,10 +181,12 @@ def separation_problem(approver: Actor, author: Actor, owners: list[str]) -> str
         owner = next((o for o in owners if same_identity(name, o)), None)
         if owner is not None:
             return f"{name!r} is the owner {owner!r} of the use case; the owner cannot approve a change"
-    for mine in approver.names():
-        for theirs in (author.by, author.airflow_user):
-            if same_identity(mine, theirs):
-                return f"{mine!r} made the change; a second person must approve it"
+    author_names = [author.by, author.airflow_user, author.os_user]
+    for mine, theirs in [(m, t) for m in (approver.by, approver.airflow_user) for t in author_names] + [
+        (approver.os_user, t) for t in (author.by, author.airflow_user)
+    ]:
+        if same_identity(mine, theirs):
+            return f"{mine!r} made the change; a second person must approve it"
     if approver.os_identity and same_identity(approver.os_identity, author.os_identity):
         both_verified = approver.airflow_user and author.airflow_user
         if not both_verified or same_identity(approver.airflow_user, author.airflow_user):

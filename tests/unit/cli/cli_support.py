@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,23 @@ def line_of(path: Path, needle: str) -> int:
         if needle in line:
             return number
     raise AssertionError(f"{needle!r} not in {path}")
+
+
+def show(aigov: Aigov, use_case: str) -> dict[str, Any]:
+    """``aigov use-case show ID --json``."""
+    result = aigov("use-case", "show", use_case, "--json")
+    assert result.code == 0, result.err
+    data: dict[str, Any] = json.loads(result.out)
+    return data
+
+
+def events(aigov: Aigov) -> list[dict[str, Any]]:
+    """The whole audit log through ``aigov audit export``, payloads parsed."""
+    exported = [json.loads(line) for line in aigov("audit", "export").out.splitlines()]
+    for event in exported:
+        if isinstance(event["payload"], str):
+            event["payload"] = json.loads(event["payload"])
+    return exported
 
 
 def snapshot(db_url: str) -> dict[str, list[tuple[Any, ...]]]:

@@ -5,9 +5,9 @@ Every test that touches the registry runs on SQLite and PostgreSQL (the ``db_url
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
+import pwd
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 from cli_support import Aigov, example_doc, snapshot, write_policy
+from cli_support import events as _events
+from cli_support import show as _show
 
 STATES = ["proposed", "approved", "pilot", "production", "suspended", "retired"]
 
@@ -25,21 +27,6 @@ def synced(aigov: Aigov, examples_dir: Path) -> Aigov:
     result = aigov("policy", "sync", examples_dir, "--by", "sam")
     assert result.code == 0, result.err
     return aigov
-
-
-def _show(aigov: Aigov, use_case: str) -> dict[str, Any]:
-    result = aigov("use-case", "show", use_case, "--json")
-    assert result.code == 0, result.err
-    data: dict[str, Any] = json.loads(result.out)
-    return data
-
-
-def _events(aigov: Aigov) -> list[dict[str, Any]]:
-    events = [json.loads(line) for line in aigov("audit", "export").out.splitlines()]
-    for event in events:
-        if isinstance(event["payload"], str):
-            event["payload"] = json.loads(event["payload"])
-    return events
 
 
 def _register(aigov: Aigov, tmp_path: Path, examples_dir: Path, use_case: str, **edits: Any) -> None:
@@ -72,7 +59,7 @@ def test_promotion_path_records_who_when_why_and_version(synced: Aigov, db_url: 
         ("production", "carol", "drift explained, model retrained"),
     ]
     previous = "proposed"
-    os_identity = f"{getpass.getuser()}@{socket.gethostname()}"
+    os_identity = f"{pwd.getpwuid(os.getuid()).pw_name}@{socket.gethostname()}"
     for to, by, reason in steps:
         result = _promote(aigov, "invoice-triage", to, by, reason)
         assert result.code == 0, result.err
@@ -105,7 +92,7 @@ def test_promotion_path_records_who_when_why_and_version(synced: Aigov, db_url: 
     assert all(e["payload"]["policy_version"] == 1 and e["payload"]["reason"] for e in decisions)
     # never only the free-text --by: the OS account that ran each command is recorded beside it
     assert {(e["payload"]["identity"]["os_user"], e["payload"]["identity"]["uid"]) for e in decisions} == {
-        (getpass.getuser(), os.getuid())
+        (pwd.getpwuid(os.getuid()).pw_name, os.getuid())
     }
     assert [t["identity"]["by"] for t in history[1:]] == [by for _, by, _ in steps]
     assert aigov("audit", "verify").code == 0
@@ -225,7 +212,7 @@ def test_retire_from_every_state_is_final(
         result = aigov("retire", use_case, "--by", "rita", "--reason", f"retired while {state}")
         assert result.code == 0, result.err
         assert result.out.startswith(
-            f"{use_case}: {state} -> retired by rita (OS {getpass.getuser()}@{socket.gethostname()}) "
+            f"{use_case}: {state} -> retired by rita (OS {pwd.getpwuid(os.getuid()).pw_name}@{socket.gethostname()}) "
             "(policy version 1)"
         )
         last = _show(aigov, use_case)["transitions"][-1]

@@ -75,12 +75,12 @@ def test_skeleton_folds_look_alike_ascii() -> None:
 
 # ------------------------------------------------------------------------------- who decided
 def test_actor_of_process_records_the_os_identity() -> None:
-    import getpass
     import os
+    import pwd
 
     actor = Actor.of_process("gina")
     assert actor.by == "gina"
-    assert actor.os_user == getpass.getuser() and actor.uid == os.getuid() and actor.host
+    assert actor.os_user == pwd.getpwuid(os.getuid()).pw_name and actor.uid == os.getuid() and actor.host
     assert actor.os_identity == f"{actor.os_user}@{actor.host}"
     assert Actor.of_process().by == actor.os_user  # no name given: the OS user
     assert Actor.of_process(airflow_user="gina").by == "gina"  # a verified Airflow user beats the OS
