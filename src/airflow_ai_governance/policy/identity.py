@@ -21,7 +21,7 @@ import getpass
 import os
 import socket
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 #: Scripts that legitimately appear together in one name (Japanese, Korean).
@@ -115,8 +115,10 @@ class Actor:
 
     @classmethod
     def coerce(cls, actor: Actor | str) -> Actor:
-        """An :class:`Actor`; a bare name is attributed to this process's identities too."""
-        return actor if isinstance(actor, Actor) else cls.of_process(actor)
+        """An :class:`Actor`; a bare name (kept as given, even blank) gets this process's identities."""
+        if isinstance(actor, Actor):
+            return actor
+        return replace(cls.of_process(), by=actor.strip())
 
     @property
     def os_identity(self) -> str | None:

@@ -13,11 +13,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from airflow_ai_governance.exceptions import ChangeApprovalRefused, LifecycleError, UseCaseNotFound
+from airflow_ai_governance.exceptions import (
+    ChangeApprovalRefused,
+    LifecycleError,
+    PolicyError,
+    UseCaseNotFound,
+)
 from airflow_ai_governance.policy import (
     LifecycleState,
     LoadedPolicy,
@@ -425,9 +431,16 @@ def policy_version(session: Session, use_case_id: str, version: int) -> UseCaseP
     content_hash = session.scalars(select(PolicyVersion.content_hash).where(*where)).one()
     policy = _PARSED.get(content_hash)
     if policy is None:
-        policy = UseCasePolicy.model_validate(
-            session.scalars(select(PolicyVersion.document).where(*where)).one()
-        )
+        document = session.scalars(select(PolicyVersion.document).where(*where)).one()
+        try:
+            policy = UseCasePolicy.model_validate(document)
+        except ValidationError as exc:  # stored under older rules that refuse it now: fail closed
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise PolicyError(
+                f"policy version {version} of use case {use_case_id!r} does not pass today's policy rules "
+                f"({problems}); sync a corrected policy file (`aigov policy sync`) and have the change "
+                "approved if it waits for a second person"
+            ) from None
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.clear()
         _PARSED[content_hash] = policy

@@ -47,6 +47,19 @@ def _sync(aigov: Aigov, path: Path, doc: dict[str, Any], by: str = "sam") -> Any
     return result
 
 
+def _downgrade(aigov: Aigov, tmp_path: Path, examples_dir: Path) -> Any:
+    """Sync product-claims edited to ``tier: 1`` (the issue's silent downgrade) as sam."""
+    doc, path = _edit(tmp_path, examples_dir)
+    doc["tier"] = 1
+    return _sync(aigov, path, doc)
+
+
+def _decide(aigov: Aigov, verb: str, version: int, by: str, reason: str = "x") -> Any:
+    return aigov(
+        "policy", f"{verb}-change", CLAIMS, "--version", str(version), "--by", by, "--reason", reason
+    )
+
+
 def _in_force(db_url: str) -> tuple[int, int]:
     """(current version, tier) of product-claims, as preflight and the cluster policy read them."""
     with session_scope(db_url, readonly=True) as session:
@@ -62,9 +75,7 @@ def _types(aigov: Aigov) -> list[str]:
 def test_silent_downgrade_waits_and_the_old_version_stays_in_force(
     live: Aigov, db_url: str, tmp_path: Path, examples_dir: Path
 ) -> None:
-    doc, path = _edit(tmp_path, examples_dir)
-    doc["tier"] = 1
-    result = _sync(live, path, doc)
+    result = _downgrade(live, tmp_path, examples_dir)
     assert "pending     product-claims -> version 2 loosens control; version 1 stays in force" in result.out
     assert "- tier 3 -> 1" in result.out
     assert "- gate human_approval turned off" in result.out
@@ -90,7 +101,7 @@ def test_silent_downgrade_waits_and_the_old_version_stays_in_force(
     assert "tier 3 -> 1" in live("policy", "changes", CLAIMS).out
     assert live("policy", "changes", "invoice-triage").out.strip() == "no pending policy changes"
 
-    again = _sync(live, path, doc)  # the same file again: still pending, nothing new
+    again = _downgrade(live, tmp_path, examples_dir)  # the same file again: still pending, nothing new
     assert "pending     product-claims -> version 2" in again.out
     assert len(json.loads(live("policy", "changes", "--json").out)) == 1
 
@@ -108,10 +119,8 @@ def test_silent_downgrade_waits_and_the_old_version_stays_in_force(
 def test_owner_author_and_same_account_cannot_approve(
     live: Aigov, db_url: str, tmp_path: Path, examples_dir: Path, by: str, refusal: str
 ) -> None:
-    doc, path = _edit(tmp_path, examples_dir)
-    doc["tier"] = 1
-    _sync(live, path, doc)
-    result = live("policy", "approve-change", CLAIMS, "--version", "2", "--by", by, "--reason", "fine")
+    _downgrade(live, tmp_path, examples_dir)
+    result = _decide(live, "approve", 2, by, "fine")
     assert result.code == 1
     assert refusal in result.err
     assert _in_force(db_url) == (1, 3)
@@ -124,9 +133,7 @@ def test_owner_author_and_same_account_cannot_approve(
 def test_a_second_person_approves_and_the_version_comes_into_force(
     live: Aigov, db_url: str, tmp_path: Path, examples_dir: Path
 ) -> None:
-    doc, path = _edit(tmp_path, examples_dir)
-    doc["tier"] = 1
-    _sync(live, path, doc)
+    _downgrade(live, tmp_path, examples_dir)
     lena = Actor("lena", "lena", 2001, "laptop-lena", None)
     with session_scope(db_url) as session:  # the registry API with lena's identity (her own account)
         approve_change(session, CLAIMS, 2, lena, "tier 1 agreed with legal: internal drafts only")
@@ -138,7 +145,7 @@ def test_a_second_person_approves_and_the_version_comes_into_force(
     (change,) = json.loads(live("policy", "changes", "--all", "--json").out)
     assert (change["status"], change["decided_by"]) == ("approved", "lena")
     assert live("audit", "verify").code == 0
-    again = live("policy", "approve-change", CLAIMS, "--version", "2", "--by", "eric", "--reason", "x")
+    again = _decide(live, "approve", 2, "eric", "x")
     assert again.code == 1 and "already approved" in again.err
 
 
@@ -167,14 +174,14 @@ def test_reject_keeps_the_version_in_force(
     doc, path = _edit(tmp_path, examples_dir)
     doc["data_boundary"]["default_action"] = "record"
     _sync(live, path, doc)
-    result = live("policy", "reject-change", CLAIMS, "--version", "2", "--by", "sam", "--reason", "oops")
+    result = _decide(live, "reject", 2, "sam", "oops")
     assert result.code == 0, result.err
     assert "version 1 stays in force" in result.out
     assert _in_force(db_url) == (1, 3)
     assert _types(live)[-1] == "policy_change_rejected"
-    late = live("policy", "approve-change", CLAIMS, "--version", "2", "--by", "eric", "--reason", "x")
+    late = _decide(live, "approve", 2, "eric", "x")
     assert late.code == 1 and "already rejected" in late.err
-    unknown = live("policy", "approve-change", CLAIMS, "--version", "7", "--by", "eric", "--reason", "x")
+    unknown = _decide(live, "approve", 7, "eric", "x")
     assert unknown.code == 1 and "no policy change for version 7" in unknown.err
 
 
@@ -201,7 +208,7 @@ def test_a_newer_sync_supersedes_and_a_revert_withdraws(
     result = _sync(live, path, doc)
     assert "superseded  product-claims: the pending change to version 2 is withdrawn" in result.out
     assert "pending     product-claims -> version 3" in result.out
-    stale = live("policy", "approve-change", CLAIMS, "--version", "2", "--by", "eric", "--reason", "x")
+    stale = _decide(live, "approve", 2, "eric", "x")
     assert stale.code == 1 and "already superseded" in stale.err
     reverted = live("policy", "sync", examples_dir / "product_claims.yaml", "--by", "sam")
     assert "superseded  product-claims: the pending change to version 3 is withdrawn" in reverted.out
@@ -238,13 +245,11 @@ def test_never_live_use_cases_change_at_once(
 def test_retiring_withdraws_a_pending_change(
     live: Aigov, db_url: str, tmp_path: Path, examples_dir: Path
 ) -> None:
-    doc, path = _edit(tmp_path, examples_dir)
-    doc["tier"] = 1
-    _sync(live, path, doc)
+    _downgrade(live, tmp_path, examples_dir)
     assert live("retire", CLAIMS, "--by", "gina", "--reason", "replaced").code == 0
     with session_scope(db_url, readonly=True) as session:
         assert pending_change(session, CLAIMS) is None
-    late = live("policy", "approve-change", CLAIMS, "--version", "2", "--by", "eric", "--reason", "x")
+    late = _decide(live, "approve", 2, "eric", "x")
     assert late.code == 1 and "already superseded" in late.err
     with pytest.raises(LifecycleError), session_scope(db_url) as session:
         approve_change(session, CLAIMS, 2, Actor("eric", "eric", 5, "h"), "x")
@@ -255,9 +260,7 @@ def test_the_os_identity_is_the_real_uid_not_the_environment(
 ) -> None:
     for name in ("USER", "LOGNAME", "USERNAME", "LNAME"):
         monkeypatch.setenv(name, "mallory")
-    doc, path = _edit(tmp_path, examples_dir)
-    doc["tier"] = 1
-    _sync(live, path, doc)
+    _downgrade(live, tmp_path, examples_dir)
     (change,) = json.loads(live("policy", "changes", "--json").out)
     assert change["requested_identity"]["os_user"] == pwd.getpwuid(os.getuid()).pw_name != "mallory"
 
@@ -288,10 +291,29 @@ def test_an_airflow_token_that_cannot_be_checked_is_refused(
 def test_a_deployment_can_require_approvers_to_prove_their_airflow_identity(
     live: Aigov, db_url: str, tmp_path: Path, examples_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    doc, path = _edit(tmp_path, examples_dir)
-    doc["tier"] = 1
-    _sync(live, path, doc)
+    _downgrade(live, tmp_path, examples_dir)
     monkeypatch.setenv("AIRFLOW__AI_GOVERNANCE__REQUIRE_VERIFIED_APPROVER", "true")
-    result = live("policy", "approve-change", CLAIMS, "--version", "2", "--by", "lena", "--reason", "ok")
+    result = _decide(live, "approve", 2, "lena", "ok")
     assert result.code == 2 and "prove their Airflow identity" in result.err
     assert _in_force(db_url) == (1, 3)
+
+
+def test_a_version_stored_under_older_rules_fails_closed_with_a_clear_error(live: Aigov, db_url: str) -> None:
+    """A registry written before path patterns were checked may hold ``*/...``: reading that
+    version refuses it by name instead of matching it loosely."""
+    from airflow_ai_governance.exceptions import PolicyError
+    from airflow_ai_governance.store import PolicyVersion
+    from airflow_ai_governance.store.registry import policy_version
+
+    with session_scope(db_url) as session:
+        _, policy = current_policy(session, CLAIMS)
+        document = policy.document()
+        document["approved_inputs"][2] = {"path": "*/example_data/benchmarks/*.csv"}
+        session.add(
+            PolicyVersion(
+                use_case_id=CLAIMS, version=9, content_hash="0" * 64, document=document, created_by="old"
+            )
+        )
+    refused = r"policy version 9 of use case 'product-claims' does not pass"
+    with pytest.raises(PolicyError, match=refused), session_scope(db_url, readonly=True) as session:
+        policy_version(session, CLAIMS, 9)
