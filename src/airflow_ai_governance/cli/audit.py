@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -80,25 +78,21 @@ def export_command(args: argparse.Namespace) -> int:
         get_engine(args.db_url), use_case_id=args.use_case, since=args.since, until=args.until
     )
     with _open_output(args.output) as out:
-        count = (_write_csv if args.format == "csv" else _write_jsonl)(events, out)
+        count = _write_lines(events, out, args.format)
     print(f"exported {count} audit events", file=sys.stderr)
     return EXIT_OK
 
 
-def _write_jsonl(events: Iterable[dict[str, Any]], out: IO[str]) -> int:
+def _write_lines(events: Iterable[dict[str, Any]], out: IO[str], fmt: str) -> int:
+    from airflow_ai_governance.store.audit import export_lines
+
     count = 0
-    for count, event in enumerate(events, 1):  # noqa: B007 - the count is the result
-        out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
-    return count
 
+    def counted() -> Iterator[dict[str, Any]]:
+        nonlocal count
+        for count, event in enumerate(events, 1):  # noqa: B007 - the count is the result
+            yield event
 
-def _write_csv(events: Iterable[dict[str, Any]], out: IO[str]) -> int:
-    from airflow_ai_governance.store import canonical_json
-    from airflow_ai_governance.store.audit import AuditEventRecord
-
-    writer = csv.DictWriter(out, fieldnames=AuditEventRecord.__slots__)
-    writer.writeheader()
-    count = 0
-    for count, event in enumerate(events, 1):  # noqa: B007 - the count is the result
-        writer.writerow({**event, "payload": canonical_json(event["payload"])})  # the text that was hashed
+    for line in export_lines(counted(), fmt):
+        out.write(line)
     return count

@@ -97,12 +97,9 @@ def _next_target(policy: UseCasePolicy, state: str | None) -> LifecycleState:
     """What to check without ``--to``: a file against its declared state; a registered use case
     against its next step (proposed -> approved -> pilot -> production; production and suspended
     against production)."""
-    if state is None:
-        return policy.state
-    return {
-        LifecycleState.PROPOSED: LifecycleState.APPROVED,
-        LifecycleState.APPROVED: LifecycleState.PILOT,
-    }.get(LifecycleState(state), LifecycleState.PRODUCTION)
+    from airflow_ai_governance.policy.lifecycle import next_target
+
+    return policy.state if state is None else next_target(state)
 
 
 def _promote(args: argparse.Namespace) -> int:

@@ -60,3 +60,9 @@ def readiness_target(state: LifecycleState | str) -> LifecycleState:
     if st is S.RETIRED:
         return S.PROPOSED
     return st
+
+
+def next_target(state: LifecycleState | str) -> LifecycleState:
+    """The state whose checklist a registered use case is checked against next:
+    proposed -> approved -> pilot -> production (production and suspended against production)."""
+    return {S.PROPOSED: S.APPROVED, S.APPROVED: S.PILOT}.get(LifecycleState(state), S.PRODUCTION)

@@ -18,10 +18,12 @@ Tail truncation is the one edit a chain cannot reveal by itself: keep the head t
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -269,3 +271,27 @@ def export_events(
         stmt = stmt.where(_TABLE.c.at < until)
     for event in _stream(db, stmt):
         yield event.to_dict()
+
+
+EXPORT_FORMATS = ("jsonl", "csv")
+
+
+def export_lines(events: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
+    """Exported events as text lines: JSON lines, or CSV (header first) whose ``payload`` column is
+    the canonical JSON text that was hashed. Used by ``aigov audit export`` and the API's export."""
+    if fmt == "jsonl":
+        for event in events:
+            yield json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n"
+        return
+    if fmt != "csv":
+        raise ValueError(f"export format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=AuditEventRecord.__slots__)
+    writer.writeheader()
+    for event in events:
+        writer.writerow({**event, "payload": canonical_json(event["payload"])})
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():  # the header of an empty export
+        yield buffer.getvalue()
