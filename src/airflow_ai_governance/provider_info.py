@@ -78,6 +78,53 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "/opt/airflow/secrets/ai_governance_keys.json",
                         "default": "",
                     },
+                    "governance_roles": {
+                        "description": "Auth-manager roles that hold the governance role in the AI "
+                        "Governance pages and API: they see every use case and take lifecycle decisions "
+                        "(never the owner's promotion to production). Comma-separated, case-insensitive.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "Admin,AI Governance",
+                        "default": "admin,ai governance",
+                    },
+                    "notification_from": {
+                        "description": "Sender of notification e-mails (default: the SMTP connection's "
+                        "from_email).",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "ai-governance@example.com",
+                        "default": "",
+                    },
+                    "smtp_conn_id": {
+                        "description": "SMTP connection of e-mail notifications (default: [email] "
+                        "email_conn_id, else smtp_default).",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "smtp_default",
+                        "default": "",
+                    },
+                    "slack_webhook_conn_id": {
+                        "description": "Slack incoming-webhook connection for contacts on the slack channel.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "slack_default",
+                        "default": "slack_default",
+                    },
+                    "webhook_conn_ids": {
+                        "description": "HTTP connections of webhook (and teams) contacts, comma-separated: "
+                        "a contact's URL is sent through the connection with the same host, never elsewhere.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "ai_governance_webhook,teams_webhook",
+                        "default": "ai_governance_webhook",
+                    },
+                    "pagerduty_conn_id": {
+                        "description": "HTTP connection to PagerDuty's Events API v2 for pagerduty contacts.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "pagerduty_events",
+                        "default": "pagerduty_events",
+                    },
                     "policy_cache_seconds": {
                         "description": "How long the DAG-parse-time policy check caches registry lookups.",
                         "version_added": "0.1.0",

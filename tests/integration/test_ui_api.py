@@ -179,6 +179,7 @@ def test_access_follows_the_dags_a_user_may_read(api: TestClient) -> None:
 def test_review_shows_the_whole_output_findings_by_type_and_the_live_quorum(api: TestClient) -> None:
     review = get(api, "lena", f"{API}/approvals/{OPEN}", page=3, page_size=50)
     assert review["output"]["total_rows"] == 120 and review["output"]["pages"] == 3
+    assert review["output"]["columns"] == ["claim_id", "claim", "benchmark_id"]  # as the standard declares
     assert [r[0] for r in review["output"]["rows"]][:2] == ["CLM-101", "CLM-102"]
     assert len(review["output"]["rows"]) == 20
     assert review["boundary"] == {

@@ -31,7 +31,15 @@ from airflow_ai_governance.gates.approval import (
     record_timeout,
     required_approvals,
 )
+from airflow_ai_governance.notifications import (
+    NotificationKind,
+    approval_message,
+    approval_subject,
+    notify,
+    recipients,
+)
 from airflow_ai_governance.operators.base import GovernedMixin, gate_errors
+from airflow_ai_governance.plugins.urls import review_url
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -91,7 +99,9 @@ class HumanApprovalOperator(GovernedMixin, HITLOperator):
             self.log.info("Output %s already approved by %s", digest[:12], ", ".join(approvers))
             return self._approved(ctx, self.ai_output, digest, approvers)
         deadline = datetime.now(UTC) + self._approval_timeout(ctx)
-        return self._park(context, ctx, digest, level=0, deadline=deadline.isoformat())
+        return self._park(
+            context, ctx, digest, level=0, deadline=deadline.isoformat(), notify="approval_requested"
+        )
 
     # ------------------------------------------------------------------------------- resumes
     def execute_complete(
@@ -151,9 +161,9 @@ class HumanApprovalOperator(GovernedMixin, HITLOperator):
             contact = escalate(ctx, level + 1, reason)
             if contact is not None:
                 self.log.warning("Escalating to %s via %s: %s", contact.id, contact.channel, reason)
-                for notifier in self.notifiers:
-                    notifier(context)
-                return self._park(context, ctx, digest, level=level + 1, deadline=deadline)
+                return self._park(
+                    context, ctx, digest, level=level + 1, deadline=deadline, notify="approval_escalated"
+                )
         record_timeout(ctx, digest, reason)
         finish(ctx, "timeout", output_hash=digest, details={"gate": "human_approval", "reason": reason})
         with gate_errors():
@@ -201,8 +211,33 @@ class HumanApprovalOperator(GovernedMixin, HITLOperator):
         lines += ["", "```json", preview, "```"]
         return "\n".join(lines)
 
+    def _notify(self, context: Context, ctx: GovernedRunContext, kind: NotificationKind, level: int) -> None:
+        """The DAG author's notifiers, then the policy's contacts through their channels (C3)."""
+        for notifier in self.notifiers:
+            notifier(context)
+        t = ctx.task
+        notify(
+            kind,
+            policy=ctx.policy,
+            contacts=recipients(kind, ctx.policy, level),
+            subject=approval_subject(ctx.policy, kind, level),
+            message=approval_message(
+                ctx.policy, t.dag_id, t.run_id, t.task_id, level=level, needed=required_approvals(ctx.policy)
+            ),
+            link=review_url(t.dag_id, t.run_id, t.task_id, t.map_index),
+            context=context,
+            governed_run_id=ctx.governed_run_id or None,
+        )
+
     def _park(
-        self, context: Context, ctx: GovernedRunContext, digest: str, *, level: int, deadline: str
+        self,
+        context: Context,
+        ctx: GovernedRunContext,
+        digest: str,
+        *,
+        level: int,
+        deadline: str,
+        notify: NotificationKind | None = None,
     ) -> Any:
         policy = ctx.policy
         self.assigned_users = assigned_users(policy)
@@ -224,9 +259,8 @@ class HumanApprovalOperator(GovernedMixin, HITLOperator):
             params=self.serialized_params,
             assigned_users=self.assigned_users,
         )
-        if level == 0:
-            for notifier in self.notifiers:
-                notifier(context)
+        if notify is not None:  # the request opened, or an escalation step: tell the people concerned
+            self._notify(context, ctx, notify, level)
         self.log.info(
             "Waiting up to %s for %s (assigned: %s)",
             timeout,

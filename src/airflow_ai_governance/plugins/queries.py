@@ -478,11 +478,18 @@ def _approval_item(
     )
 
 
-def paginate_output(output: Any, page: int, page_size: int) -> s.OutputPage:
-    """One page of the whole output under review: a table of records, an object's fields, or a value."""
+def paginate_output(
+    output: Any, page: int, page_size: int, columns_first: Sequence[str] = ()
+) -> s.OutputPage:
+    """One page of the whole output under review: a table of records, an object's fields, or a value.
+
+    Record columns come in the order the output standard declares them (``columns_first``), then
+    any other key in order of appearance (PostgreSQL's JSONB does not keep the keys' order).
+    """
     if isinstance(output, list):
         if all(isinstance(r, dict) for r in output):
-            columns: dict[str, None] = {}
+            present = {key for record in output for key in record}
+            columns: dict[str, None] = dict.fromkeys(c for c in columns_first if c in present)
             for record in output:
                 columns.update(dict.fromkeys(record))
             cols = list(columns)
@@ -666,7 +673,12 @@ def review(
         policy_version=r.policy_version,
         owner=owner,
         output_hash=r.output_hash,
-        output=paginate_output(r.output, page, page_size),
+        output=paginate_output(
+            r.output,
+            page,
+            page_size,
+            [f.name for f in policy.output_standard.fields] if policy.output_standard else (),
+        ),
         boundary=boundary,
         output_standard=standard,
         decisions=[_decision(d) for d in decisions],
