@@ -377,6 +377,27 @@ def test_every_documented_parameter_survives_hostile_values(api: TestClient) -> 
     assert checked > 200
 
 
+PAGE_PARAMS = {
+    f"{PREFIX}/": ["q", "state", "tier", "after"],
+    f"{PREFIX}/use-cases/product-claims": ["days"],
+    f"{PREFIX}/approvals": ["status", "use_case", "offset"],
+    f"{PREFIX}/review/{OPEN}": ["page", "page_size"],
+    f"{PREFIX}/audit": ["use_case", "event_type", "actor", "since", "until", "after_seq"],
+}
+
+
+def test_pages_survive_hostile_parameters(api: TestClient) -> None:
+    hostile = ["\x00", "x" * 5000, str(2**64), "-1", "2026-13-45", "' OR 1=1 --", "%"]
+    for path, names in PAGE_PARAMS.items():
+        for name in names:
+            for value in hostile:
+                response = api.get(
+                    path, params={name: value}, headers={**auth(api, "admin"), "Accept": "text/html"}
+                )
+                assert response.status_code < 500, f"{path}?{name}={value[:20]!r}: {response.status_code}"
+                assert response.headers["content-type"].startswith("text/html")
+
+
 # --------------------------------------------------------------------------- OpenAPI and docs
 def test_openapi_is_typed_and_docs_are_served_locally(api: TestClient) -> None:
     spec = get(api, "admin", f"{PREFIX}/openapi.json")

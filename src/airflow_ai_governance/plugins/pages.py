@@ -25,13 +25,15 @@ from airflow_ai_governance import __version__
 from airflow_ai_governance.plugins import charts, queries, urls
 from airflow_ai_governance.plugins import schemas as s
 from airflow_ai_governance.plugins.access import Viewer
-from airflow_ai_governance.plugins.api import AirflowId, MapIndex, UseCaseId
+from airflow_ai_governance.plugins.api import NO_NUL, AirflowId, MapIndex, UseCaseId
 from airflow_ai_governance.policy import LifecycleState
 from airflow_ai_governance.store import session_scope
 
 HERE = FsPath(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 mimetypes.add_type("image/svg+xml", ".svg")
+
+Text = Annotated[str | None, Query(max_length=128, pattern=NO_NUL)]
 
 HINTS = {
     401: "You are not logged in to Airflow. Log in, then open this page again.",
@@ -142,7 +144,6 @@ def mount(app: FastAPI, viewer_dep: Callable[..., Viewer]) -> None:
     """Add the pages and their static assets to ``app``."""
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="aigov-static")
     current_viewer = Depends(viewer_dep)
-    Text = Annotated[str | None, Query(max_length=128, pattern=r"^[^\x00]*$")]
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     @app.get("/use-cases", response_class=HTMLResponse, include_in_schema=False)
@@ -252,7 +253,7 @@ def mount(app: FastAPI, viewer_dep: Callable[..., Viewer]) -> None:
         request: Request,
         viewer: Viewer = current_viewer,
         use_case: Text = None,
-        event_type: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$")] = None,
+        event_type: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
         actor: Text = None,
         since: Annotated[date | None, Query(description="UTC day, inclusive")] = None,
         until: Annotated[date | None, Query(description="UTC day, inclusive")] = None,
