@@ -26,6 +26,7 @@ typecheck: install
 
 test: install lint typecheck
 	@bash scripts/ensure-postgres.sh
+	@bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest tests -p no:cacheprovider
 
 bench: install

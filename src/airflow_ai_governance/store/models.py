@@ -145,6 +145,7 @@ class GovernedRun(Base):
     __table_args__ = (
         Index(None, "dag_id", "run_id", "task_id", "map_index"),
         Index(None, "use_case_id", "started_at"),
+        Index(None, "use_case_id", "dag_id"),  # 0006: the DAGs that ran a use case (UI access)
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -173,6 +174,7 @@ class GovernedRun(Base):
 
 class CheckResult(Base):
     __tablename__ = "check_result"
+    __table_args__ = (Index(None, "use_case_id", "at"),)  # 0006: gate pass rates per use case
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     governed_run_id: Mapped[str | None] = _run_fk()
@@ -308,7 +310,12 @@ class AuditEvent(Base):
     """
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index(None, "use_case_id", "seq"), Index(None, "at"))
+    __table_args__ = (
+        Index(None, "use_case_id", "seq"),
+        Index(None, "at"),
+        Index(None, "event_type", "seq"),  # 0006: audit filters of the UI/API
+        Index(None, "actor", "seq"),
+    )
 
     # INTEGER on SQLite makes seq the rowid: the tail lookup is a B-tree end.
     seq: Mapped[int] = mapped_column(

@@ -13,6 +13,23 @@
     openIn.hidden = false;
   }
 
+  // Links into Airflow's own pages (target=_top). Airflow's iframe is sandboxed without
+  // allow-top-navigation, so inside Airflow they are followed by Airflow's router instead: push the
+  // address onto Airflow's history and tell the router (same origin), as its own links do.
+  if (framed) {
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("a[target=_top]");
+      if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey) return;
+      try {
+        var url = new URL(link.href, window.location.href);
+        if (url.origin !== window.top.location.origin) return;
+        window.top.history.pushState({}, "", url.pathname + url.search + url.hash);
+        window.top.dispatchEvent(new PopStateEvent("popstate", { state: {} }));
+        event.preventDefault();
+      } catch (e) { /* not same origin: let the browser decide */ }
+    });
+  }
+
   function detail(body) {
     if (!body || body.detail === undefined) return "";
     if (typeof body.detail === "string") return body.detail;
