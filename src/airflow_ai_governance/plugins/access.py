@@ -93,6 +93,19 @@ class UseCaseAccess:
         allowed = viewer.dag_ids
         return {uc for uc, dags in self.use_case_dags(session).items() if dags & allowed}
 
+    def condition(
+        self, session: Session, viewer: Viewer, column: Any, use_case: str | None = None
+    ) -> sa.ColumnElement[bool] | None:
+        """A filter on ``column`` (a use case id) keeping what ``viewer`` may see (``None``: no filter
+        needed); with ``use_case``, only that one, and 403 if ``viewer`` may not see it."""
+        if use_case:
+            self.require(session, viewer, use_case)
+            return column == use_case  # type: ignore[no-any-return]
+        visible = self.visible(session, viewer)
+        if visible is None:
+            return None
+        return column.in_(sorted(visible)) if visible else sa.false()  # type: ignore[no-any-return]
+
     def may_see(self, session: Session, viewer: Viewer, use_case_id: str | None) -> bool:
         if viewer.dag_ids is None:
             return True

@@ -59,6 +59,13 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def _visible(
+    session: Session, viewer: Viewer, column: Any, use_case: str | None = None
+) -> list[sa.ColumnElement[bool]]:
+    condition = ACCESS.condition(session, viewer, column, use_case)
+    return [] if condition is None else [condition]
+
+
 def _like(text: str) -> str:
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -75,12 +82,7 @@ def list_use_cases(
     after: str | None = None,
     limit: int = 50,
 ) -> s.UseCasePage:
-    conds: list[sa.ColumnElement[bool]] = []
-    visible = ACCESS.visible(session, viewer)
-    if visible is not None:
-        if not visible:
-            return s.UseCasePage(items=[], total=0, next=None)
-        conds.append(UseCase.id.in_(sorted(visible)))
+    conds = _visible(session, viewer, UseCase.id)
     if state:
         conds.append(UseCase.state == state)
     if tier:
@@ -398,16 +400,7 @@ def list_approvals(
     offset: int = 0,
     limit: int = 50,
 ) -> s.ApprovalPage:
-    conds: list[sa.ColumnElement[bool]] = [_latest_try()]
-    if use_case:
-        ACCESS.require(session, viewer, use_case)
-        conds.append(ApprovalRequest.use_case_id == use_case)
-    else:
-        visible = ACCESS.visible(session, viewer)
-        if visible is not None:
-            if not visible:
-                return s.ApprovalPage(items=[], total=0, offset=offset, limit=limit)
-            conds.append(ApprovalRequest.use_case_id.in_(sorted(visible)))
+    conds = [_latest_try(), *_visible(session, viewer, ApprovalRequest.use_case_id, use_case)]
     if status:
         conds.append(ApprovalRequest.status == status)
     total = session.scalar(sa.select(sa.func.count()).select_from(ApprovalRequest).where(*conds)) or 0
@@ -706,16 +699,7 @@ def list_runs(
     before: datetime | None,
     limit: int,
 ) -> s.RunPage:
-    conds: list[sa.ColumnElement[bool]] = []
-    if use_case:
-        ACCESS.require(session, viewer, use_case)
-        conds.append(GovernedRun.use_case_id == use_case)
-    else:
-        visible = ACCESS.visible(session, viewer)
-        if visible is not None:
-            if not visible:
-                return s.RunPage(items=[], next_before=None)
-            conds.append(GovernedRun.use_case_id.in_(sorted(visible)))
+    conds = _visible(session, viewer, GovernedRun.use_case_id, use_case)
     for column, value in (
         (GovernedRun.dag_id, dag_id),
         (GovernedRun.run_id, run_id),
@@ -768,18 +752,9 @@ def audit_conditions(
     actor: str | None,
     since: datetime | None,
     until: datetime | None,
-) -> list[sa.ColumnElement[bool]] | None:
-    """Filters of an audit query; ``None`` when this viewer can see no event at all."""
-    conds: list[sa.ColumnElement[bool]] = []
-    if use_case:
-        ACCESS.require(session, viewer, use_case)
-        conds.append(AuditEvent.use_case_id == use_case)
-    else:
-        visible = ACCESS.visible(session, viewer)
-        if visible is not None:
-            if not visible:
-                return None
-            conds.append(AuditEvent.use_case_id.in_(sorted(visible)))
+) -> list[sa.ColumnElement[bool]]:
+    """Filters of an audit query, for what this viewer may see."""
+    conds = _visible(session, viewer, AuditEvent.use_case_id, use_case)
     if event_type:
         conds.append(AuditEvent.event_type == event_type)
     if actor:
@@ -795,8 +770,6 @@ def list_audit(
     session: Session, viewer: Viewer, *, after_seq: int, limit: int, **filters: Any
 ) -> s.AuditPage:
     conds = audit_conditions(session, viewer, **filters)
-    if conds is None:
-        return s.AuditPage(items=[], next_after_seq=None)
     stmt = (
         sa.select(AuditEvent)
         .where(AuditEvent.seq > after_seq, *conds)
