@@ -8,10 +8,12 @@ an unknown thing 404, a refused decision 403 or 409, an unreachable sidecar 503;
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path as Path_
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
@@ -419,6 +421,20 @@ def install_error_handlers(app: FastAPI, render_html: Callable[[Request, int, st
     app.add_exception_handler(RequestValidationError, validation_error)
 
 
+@functools.cache
+def _redoc_bundle() -> bytes:
+    """fastapi-offline's ReDoc bundle, without the one image it would fetch from a CDN."""
+    import fastapi_offline
+
+    bundle = Path_(fastapi_offline.__file__).parent / "static" / "redoc.standalone.js"
+    return bundle.read_bytes().replace(
+        REDOC_CDN_LOGO, b"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E"
+    )
+
+
+REDOC_CDN_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
 def create_app(viewer_dep: Callable[..., Viewer]) -> FastAPI:
     """The app: API, pages, static assets and offline API docs. ``viewer_dep`` is the FastAPI
     dependency that authenticates a request (:func:`.access.airflow_viewer_dependency` in Airflow)."""
@@ -427,6 +443,8 @@ def create_app(viewer_dep: Callable[..., Viewer]) -> FastAPI:
     from airflow_ai_governance.plugins import pages
 
     app = FastAPIOffline(
+        redoc_url=None,  # our own, below: fastapi-offline's ReDoc fetches a logo from a CDN
+        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI's default validator is external
         title="AI Governance API",
         version=__version__,
         description="Use cases, governed runs, approvals and the audit trail of airflow-ai-governance. "
@@ -437,6 +455,23 @@ def create_app(viewer_dep: Callable[..., Viewer]) -> FastAPI:
     app.include_router(build_router(viewer_dep))
     pages.mount(app, viewer_dep)
     install_error_handlers(app, pages.render_error)
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc(request: Request) -> Response:
+        from fastapi.openapi.docs import get_redoc_html
+
+        root = str(request.scope.get("root_path") or "")
+        return get_redoc_html(
+            openapi_url=f"{root}/openapi.json",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}/static/icon.svg",
+            with_google_fonts=False,
+        )
+
+    @app.get("/redoc.standalone.js", include_in_schema=False)
+    def redoc_bundle() -> Response:
+        return Response(_redoc_bundle(), media_type="application/javascript")
 
     @app.middleware("http")
     async def no_store(request: Request, call_next: Callable[[Request], Any]) -> Response:

@@ -79,14 +79,24 @@ def _base(request: Request) -> str:
     return str(request.scope.get("root_path") or "").rstrip("/")
 
 
+#: The pages load nothing from elsewhere and run no inline script: what an AI output or a policy
+#: contains can never execute or call out, even if it got past escaping.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+)
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     base = _base(request)
-    return TEMPLATES.TemplateResponse(
+    response = TEMPLATES.TemplateResponse(
         request,
         template,
         {"base": base, "nav_route": urls.NAV_ROUTE, "in_airflow": urls.in_airflow, **context},
         status_code=status_code,
     )
+    response.headers["Content-Security-Policy"] = CSP
+    return response
 
 
 def render_error(request: Request, status_code: int, message: str) -> Response:

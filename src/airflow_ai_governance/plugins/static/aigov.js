@@ -30,6 +30,10 @@
     });
   }
 
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+
   function detail(body) {
     if (!body || body.detail === undefined) return "";
     if (typeof body.detail === "string") return body.detail;
