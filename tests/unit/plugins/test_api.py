@@ -132,3 +132,31 @@ def test_output_pages_follow_the_declared_columns() -> None:
     assert (obj.kind, obj.rows) == ("object", [["verdict", "ok"], ["n", 2]])
     assert paginate_output("plain text", page=1, page_size=50).rows == [["plain text"]]
     assert paginate_output([1, 2], page=1, page_size=50).rows == [[1], [2]]
+
+
+def test_an_output_cannot_inject_markup_into_the_review_page(sidecar: str) -> None:
+    """The reviewer's page shows what the AI wrote as text: markup in an output is escaped."""
+    import uuid
+
+    from airflow_ai_governance.store import ApprovalRequest, session_scope
+
+    hostile = [{"claim": '<script>alert("x")</script><img src=x onerror=alert(1)>', "claim_id": "CLM-1"}]
+    with session_scope(sidecar) as session:
+        session.add(
+            ApprovalRequest(
+                id=str(uuid.uuid4()),
+                use_case_id="meeting-summaries",
+                policy_version=1,
+                dag_id="meeting_summaries",
+                run_id="r1",
+                task_id="approve",
+                output_hash="0" * 64,
+                output=hostile,
+                approvals_needed=1,
+                approvers=[],
+            )
+        )
+    page = client(READER).get("/review/meeting_summaries/r1/approve/-1", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text and "<img src=x" not in page.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
