@@ -61,7 +61,8 @@ def _content_hash(doc: dict[str, Any]) -> str:
 
 def _copy(conn: Any, table: str, columns: list[str], rows: Iterator[tuple[Any, ...]]) -> int:
     n = 0
-    with conn.cursor().copy(f"COPY ai_governance.{table} ({', '.join(columns)}) FROM STDIN") as copy:
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    with conn.cursor().copy(f"COPY ai_governance.{table} ({quoted}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
             n += 1
@@ -317,6 +318,7 @@ def _airflow_env(home: Path, metadata_url: str, sidecar_url: str) -> None:
         {
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",  # not a line per request
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": metadata_url.replace(
                 "postgresql+psycopg://", "postgresql+psycopg_async://"

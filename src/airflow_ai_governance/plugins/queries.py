@@ -155,12 +155,17 @@ def summarize(session: Session, rows: Sequence[UseCase]) -> list[s.UseCaseSummar
             .group_by(LifecycleTransition.use_case_id)
         ).all()
     )
+    live = (LifecycleState.PRODUCTION, LifecycleState.SUSPENDED)
+    policies = _policies(
+        session,
+        [(r.id, r.current_version) for r in rows if r.state in live and reviews.get(r.id) is None],
+    )
     out = []
     current = now()
     for row in rows:
         last, n = runs.get(row.id, (None, 0))
         drifted = sorted({p.feature for p in drift.get(row.id, []) if p.drifted})
-        due = _next_review(session, row, reviews.get(row.id), live_since.get(row.id))
+        due = _next_review(row, reviews.get(row.id), live_since.get(row.id), policies)
         out.append(
             s.UseCaseSummary(
                 id=row.id,
@@ -186,7 +191,10 @@ def summarize(session: Session, rows: Sequence[UseCase]) -> list[s.UseCaseSummar
 
 
 def _next_review(
-    session: Session, row: UseCase, next_due: datetime | None, live_since: datetime | None
+    row: UseCase,
+    next_due: datetime | None,
+    live_since: datetime | None,
+    policies: dict[tuple[str, int], UseCasePolicy],
 ) -> datetime | None:
     """The next cadence review of a use case in production (or suspended): the last review's
     ``next_due``, else its go-live plus the policy's review cadence."""
@@ -194,10 +202,34 @@ def _next_review(
         return None
     if next_due is not None:
         return next_due
-    if live_since is None:
+    policy = policies.get((row.id, row.current_version))
+    if live_since is None or policy is None:
         return None
-    policy = policy_version(session, row.id, row.current_version)
     return live_since + timedelta(days=policy.effective_gates.review_cadence_days)
+
+
+def _policies(session: Session, pairs: Sequence[tuple[str, int]]) -> dict[tuple[str, int], UseCasePolicy]:
+    """Policy versions ``(use case, version)``, parsed, in one query (a page lists many)."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return {}
+    stmt = sa.select(PolicyVersion.use_case_id, PolicyVersion.version, PolicyVersion.document).where(
+        sa.tuple_(PolicyVersion.use_case_id, PolicyVersion.version).in_(wanted)
+    )
+    return {(uc, v): UseCasePolicy.model_validate(doc) for uc, v, doc in session.execute(stmt)}
+
+
+def _approval_items(
+    session: Session, viewer: Viewer, rows: Sequence[tuple[ApprovalRequest, str, int]]
+) -> list[s.ApprovalItem]:
+    """Inbox items of ``(request, use case title, tier)`` rows; their policies in one query."""
+    policies = _policies(
+        session, [(r.use_case_id, r.policy_version) for r, _, _ in rows if r.status == "open"]
+    )
+    return [
+        _approval_item(viewer, r, title, tier, policies.get((r.use_case_id, r.policy_version)))
+        for r, title, tier in rows
+    ]
 
 
 def _latest_drift(session: Session, ids: Sequence[str]) -> dict[str, list[s.DriftPoint]]:
@@ -275,7 +307,7 @@ def use_case_detail(session: Session, viewer: Viewer, use_case_id: str) -> s.Use
         versions=_versions(session, row),
         transitions=[s.Transition.model_validate(t) for t in transitions(session, use_case_id)],
         runs=_runs_with_checks(session, runs),
-        approvals=[_approval_item(session, viewer, r, row.title, row.tier) for r in requests],
+        approvals=_approval_items(session, viewer, [(r, row.title, row.tier) for r in requests]),
         escalations=[s.EscalationOut.model_validate(e) for e in escalations],
         reviews=[s.ReviewOut.model_validate(r) for r in reviews],
         drift=_latest_drift(session, [use_case_id]).get(use_case_id, []),
@@ -413,7 +445,7 @@ def list_approvals(
         .offset(offset)
         .limit(limit)
     )
-    items = [_approval_item(session, viewer, r, title, tier) for r, title, tier in session.execute(stmt)]
+    items = _approval_items(session, viewer, [(r, title, tier) for r, title, tier in session.execute(stmt)])
     return s.ApprovalPage(items=items, total=total, offset=offset, limit=limit)
 
 
@@ -439,12 +471,11 @@ def responders(policy: UseCasePolicy, level: int, answered: Sequence[str]) -> li
 
 
 def _approval_item(
-    session: Session, viewer: Viewer, r: ApprovalRequest, title: str, tier: int
+    viewer: Viewer, r: ApprovalRequest, title: str, tier: int, policy: UseCasePolicy | None
 ) -> s.ApprovalItem:
     end = r.closed_at or now()
     may_answer = False
-    if r.status == "open":
-        policy = policy_version(session, r.use_case_id, r.policy_version)
+    if r.status == "open" and policy is not None:
         may_answer = any(
             viewer.is_person(p.user) and not p.answered for p in responders(policy, r.level, r.approvers)
         )
@@ -660,7 +691,7 @@ def review(
     not_allowed = [f"{owner}: owns the use case and never approves its output"] if owner else []
     return s.Review(
         request=_approval_item(
-            session, viewer, r, use_case.title if use_case else r.use_case_id, int(policy.tier)
+            viewer, r, use_case.title if use_case else r.use_case_id, int(policy.tier), policy
         ),
         use_case_title=policy.title,
         policy_version=r.policy_version,
