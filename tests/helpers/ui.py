@@ -8,6 +8,7 @@ bundles of their teams; governance roles are ADMIN and OP (``[ai_governance] gov
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,8 @@ def users_env(passwords_file: Path) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
         "AIRFLOW__CORE__MULTI_TEAM": "True",
         "AIRFLOW__AI_GOVERNANCE__GOVERNANCE_ROLES": GOVERNANCE_ROLES,
+        # Airflow generates one into airflow.cfg only when it writes that file first: set it.
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),
     }
 
 
