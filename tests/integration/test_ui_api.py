@@ -525,3 +525,56 @@ def test_cookie_authenticated_decisions_must_come_from_this_origin(fresh: TestCl
         assert ok.status_code == 201 and ok.json()["actor"] == "gina"
     finally:
         fresh.cookies.clear()
+
+
+def test_a_loosening_policy_change_waits_for_a_second_person_with_a_governance_role(
+    fresh: TestClient, db_url: str, tmp_path: Path
+) -> None:
+    """gina syncs product-claims downgraded to tier 1: the change waits; neither the owner, nor the
+    author (who holds a governance role), nor a body naming someone else gets it into force."""
+    import yaml
+
+    from airflow_ai_governance.policy import load_policy
+    from airflow_ai_governance.store import session_scope
+    from airflow_ai_governance.store.registry import sync_policies
+    from helpers.ui import REPO
+
+    doc = yaml.safe_load((REPO / "dags/governance/product_claims.yaml").read_text())
+    doc["tier"] = 1
+    path = tmp_path / "product_claims.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with session_scope(db_url) as session:
+        sync_policies(session, [load_policy(path)], actor="gina")
+    (pending,) = get(fresh, "lena", f"{API}/use-cases/product-claims/policy-changes")
+    assert (pending["version"], pending["base_version"], pending["status"]) == (2, 1, "pending")
+    assert any(item["field"] == "tier" for item in pending["loosenings"])
+    page = fresh.get(
+        f"{PREFIX}/use-cases/product-claims", headers={**auth(fresh, "lena"), "Accept": "text/html"}
+    )
+    assert (
+        "Policy changes waiting for a second person" in page.text
+        and 'data-action="approve-change-2"' in page.text
+    )
+
+    url = f"{API}/use-cases/product-claims/policy-changes/2/approve"
+    owner = fresh.post(url, json={"reason": "fine"}, headers=auth(fresh, "paula"))
+    assert owner.status_code == 403 and "needs a governance role" in owner.json()["detail"]
+    author = fresh.post(url, json={"reason": "fine"}, headers=auth(fresh, "gina"))
+    assert author.status_code == 403 and "made the change" in author.json()["detail"]
+    refused = get(fresh, "admin", f"{API}/audit", event_type="policy_change_approval_refused")["items"]
+    assert [e["actor"] for e in refused] == ["gina"]
+    assert (
+        fresh.post(url, json={"reason": "fine", "by": "lena"}, headers=auth(fresh, "admin")).status_code
+        == 422
+    )
+    assert get(fresh, "admin", f"{API}/use-cases/product-claims")["tier"] == 3  # still in force: v1
+
+    approved = fresh.post(
+        url, json={"reason": "internal drafts only, agreed with legal"}, headers=auth(fresh, "admin")
+    )
+    assert approved.status_code == 200, approved.text
+    assert (approved.json()["status"], approved.json()["decided_by"]) == ("approved", "admin")
+    uc = get(fresh, "admin", f"{API}/use-cases/product-claims")
+    assert (uc["current_version"], uc["tier"]) == (2, 1)
+    again = fresh.post(url, json={"reason": "twice"}, headers=auth(fresh, "admin"))
+    assert again.status_code == 409 and "already approved" in again.json()["detail"]

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from fastapi import HTTPException, Request
 from sqlalchemy.orm import Session
 
-from airflow_ai_governance.policy.identity import normalize_identity, same_identity
+from airflow_ai_governance.policy.identity import Actor, normalize_identity, same_identity
 from airflow_ai_governance.store.models import ApprovalRequest, GovernedRun
 
 GOVERNANCE_RESOURCE = "AI Governance"
@@ -51,6 +51,11 @@ class Viewer:
     governance: bool
     dag_ids: frozenset[str] | None
     cookie_auth: bool = False
+
+    def actor(self) -> Actor:
+        """Who decides, for the registry: the Airflow user the auth manager verified (the API
+        server's own OS account is not this person, so it is not recorded)."""
+        return Actor(by=self.name, airflow_user=self.name)
 
     def is_person(self, person: str | None) -> bool:
         """Whether ``person`` (a policy's user id) is this user (by id or name, normalised)."""

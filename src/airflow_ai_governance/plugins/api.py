@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from airflow_ai_governance import __version__
 from airflow_ai_governance.exceptions import (
     AIGovernanceError,
+    ChangeApprovalRefused,
     LifecycleError,
     SidecarUnavailable,
     UseCaseNotFound,
@@ -42,7 +43,15 @@ from airflow_ai_governance.policy import LifecycleState, build_checklist
 from airflow_ai_governance.store import session_scope, verify_chain
 from airflow_ai_governance.store.audit import EXPORT_FORMATS, export_lines
 from airflow_ai_governance.store.models import AuditEvent
-from airflow_ai_governance.store.registry import current_policy, get_use_case, transition
+from airflow_ai_governance.store.registry import (
+    approve_change,
+    current_policy,
+    get_use_case,
+    list_changes,
+    record_refused_approval,
+    reject_change,
+    transition,
+)
 
 MAX_LIMIT = 1000
 MAX_SEQ = 2**63 - 1
@@ -208,7 +217,7 @@ def build_router(viewer_dep: Callable[..., Viewer]) -> APIRouter:
             why = queries.decision_refusal(viewer, row, body.to)
             if why is not None:
                 raise HTTPException(403, f"refused: {why}")
-            record = transition(session, use_case_id, body.to, actor=viewer.name, reason=body.reason)
+            record = transition(session, use_case_id, body.to, actor=viewer.actor(), reason=body.reason)
             return s.TransitionOut(
                 use_case_id=use_case_id,
                 from_state=record.from_state,
@@ -218,6 +227,50 @@ def build_router(viewer_dep: Callable[..., Viewer]) -> APIRouter:
                 policy_version=record.policy_version,
                 at=record.at,
             )
+
+    @router.get(
+        "/use-cases/{use_case_id}/policy-changes",
+        response_model=list[s.PolicyChangeOut],
+        summary="Policy changes that loosen control (pending ones wait for a second person)",
+    )
+    def list_policy_changes(
+        *,
+        use_case_id: UseCaseId,
+        viewer: Viewer = current_viewer,
+        session: SessionDep,
+        status: Literal["pending", "all"] = "pending",
+    ) -> list[s.PolicyChangeOut]:
+        ACCESS.require(session, viewer, use_case_id)
+        changes = list_changes(session, use_case_id, pending_only=status == "pending")
+        return [queries.policy_change(c) for c in changes]
+
+    @router.post(
+        "/use-cases/{use_case_id}/policy-changes/{version}/{decision}",
+        response_model=s.PolicyChangeOut,
+        summary="Approve or reject a policy change that loosens control",
+        description="Needs a governance role; approving also needs someone other than the use case's "
+        "owner and the change's author (as `aigov policy approve-change`). Recorded as the "
+        "authenticated user.",
+    )
+    def decide_change(
+        *,
+        use_case_id: UseCaseId,
+        version: Annotated[int, Path(ge=1, le=MAX_INT)],
+        decision: Literal["approve", "reject"],
+        body: s.DecisionIn,
+        request: Request,
+        viewer: Viewer = current_viewer,
+    ) -> s.PolicyChangeOut:
+        require_same_origin(request, viewer)
+        require_governance(viewer, f"to {decision} a policy change")
+        decide = approve_change if decision == "approve" else reject_change
+        try:
+            with session_scope() as session:
+                change = decide(session, use_case_id, version, viewer.actor(), body.reason)
+                return queries.policy_change(change)
+        except ChangeApprovalRefused as exc:
+            record_refused_approval(None, exc)
+            raise HTTPException(403, f"refused: {exc.reason}") from exc
 
     @router.get("/runs", response_model=s.RunPage, summary="Governed runs, newest first")
     def list_runs(

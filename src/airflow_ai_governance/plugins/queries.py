@@ -34,11 +34,12 @@ from airflow_ai_governance.store.models import (
     Escalation,
     GovernedRun,
     LifecycleTransition,
+    PolicyChange,
     PolicyVersion,
     Review,
     UseCase,
 )
-from airflow_ai_governance.store.registry import current_policy, policy_version, transitions
+from airflow_ai_governance.store.registry import current_policy, list_changes, policy_version, transitions
 
 WINDOW = timedelta(days=30)
 FAILING_OUTCOMES = frozenset({"fail", "blocked", "error"})
@@ -312,7 +313,14 @@ def use_case_detail(session: Session, viewer: Viewer, use_case_id: str) -> s.Use
         reviews=[s.ReviewOut.model_validate(r) for r in reviews],
         drift=_latest_drift(session, [use_case_id]).get(use_case_id, []),
         actions=lifecycle_actions(viewer, row, policy),
+        policy_changes=[
+            policy_change(c) for c in list_changes(session, use_case_id, pending_only=False)[:RECENT]
+        ],
     )
+
+
+def policy_change(change: PolicyChange) -> s.PolicyChangeOut:
+    return s.PolicyChangeOut.model_validate(change)
 
 
 def _versions(session: Session, row: UseCase) -> list[s.PolicyVersionOut]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from airflow_ai_governance.policy.lifecycle import LifecycleState
 
@@ -220,6 +220,7 @@ class UseCaseDetail(UseCaseSummary):
     reviews: list[ReviewOut]
     drift: list[DriftPoint] = Field(description="Latest measurement per feature and statistic.")
     actions: list[Action] = Field(description="Lifecycle decisions, and whether this user may take them.")
+    policy_changes: list[PolicyChangeOut] = Field(description="Changes that loosen control, newest first.")
 
 
 class Action(_Out):
@@ -348,22 +349,54 @@ class Metrics(_Out):
     drift_series: list[DriftPoint]
 
 
+def _reason(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a decision needs a reason")
+    if "\x00" in value:
+        raise ValueError("the reason must not contain NUL characters")
+    return value.strip()
+
+
+Reason = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_reason)]
+
+
 class TransitionIn(BaseModel):
     """A lifecycle decision; the decider is the authenticated user, never a field of the request."""
 
     model_config = ConfigDict(extra="forbid")
 
     to: LifecycleState
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Reason
 
-    @field_validator("reason")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("a lifecycle decision needs a reason")
-        if "\x00" in value:
-            raise ValueError("the reason must not contain NUL characters")
-        return value.strip()
+
+class DecisionIn(BaseModel):
+    """A decision on a policy change; the decider is the authenticated user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+class LooseningOut(_Out):
+    field: str
+    old: Any
+    new: Any
+    message: str
+
+
+class PolicyChangeOut(_Out):
+    """A policy version that loosens control: it waits for a second person before it is in force."""
+
+    use_case_id: str
+    version: int
+    base_version: int = Field(description="The version in force while the change waits.")
+    status: str = Field(description="pending, approved, rejected or superseded")
+    loosenings: list[LooseningOut]
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    reason: str | None
 
 
 class TransitionOut(Transition):

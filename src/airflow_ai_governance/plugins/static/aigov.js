@@ -43,15 +43,17 @@
   document.querySelectorAll("form.decision").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var error = document.querySelector("#decisions .form-error");
+      var error = form.closest("section").querySelector(".form-error");
       var reason = form.querySelector("input[name=reason]");
       var button = form.querySelector("button");
+      var body = { reason: reason ? reason.value : "" };
+      if (form.dataset.to) body.to = form.dataset.to;
       button.disabled = true;
-      fetch(base + "/api/v1/use-cases/" + encodeURIComponent(form.dataset.useCase) + "/transitions", {
+      fetch(form.dataset.url, {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", "Accept": "application/json" },
-        body: JSON.stringify({ to: form.dataset.to, reason: reason ? reason.value : "" }),
+        body: JSON.stringify(body),
       }).then(function (response) {
         if (response.ok) { window.location.reload(); return null; }
         return response.json().catch(function () { return {}; }).then(function (body) {

@@ -8,5 +8,10 @@ checks both agree): the list lets engines check the schema without importing Ale
 from __future__ import annotations
 
 VERSION_TABLE = "alembic_version_ai_governance"
-KNOWN_REVISIONS: tuple[str, ...] = ("0001_initial", "0002_approval_request", "0004_policy_change", "0006_ui_indexes")
+KNOWN_REVISIONS: tuple[str, ...] = (
+    "0001_initial",
+    "0002_approval_request",
+    "0004_policy_change",
+    "0006_ui_indexes",
+)
 HEAD_REVISION = KNOWN_REVISIONS[-1]
