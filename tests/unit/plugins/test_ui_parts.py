@@ -99,7 +99,7 @@ def test_who_is_told_what(claims) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_run_outcomes_map_to_kinds() -> None:
-    from airflow.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException
 
     from airflow_ai_governance.exceptions import ApprovalTimedOut, DataBoundaryViolation
     from airflow_ai_governance.notifications import run_outcome_kind
