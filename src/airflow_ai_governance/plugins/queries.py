@@ -209,15 +209,33 @@ def _next_review(
     return live_since + timedelta(days=policy.effective_gates.review_cadence_days)
 
 
+#: Parsed policy versions by content hash (versions are immutable): a page does not parse again.
+_PARSED: dict[str, UseCasePolicy] = {}
+_PARSED_MAX = 4096
+
+
 def _policies(session: Session, pairs: Sequence[tuple[str, int]]) -> dict[tuple[str, int], UseCasePolicy]:
-    """Policy versions ``(use case, version)``, parsed, in one query (a page lists many)."""
+    """Policy versions ``(use case, version)``, parsed: one query, a second for those not parsed yet."""
     wanted = sorted(set(pairs))
     if not wanted:
         return {}
-    stmt = sa.select(PolicyVersion.use_case_id, PolicyVersion.version, PolicyVersion.document).where(
-        sa.tuple_(PolicyVersion.use_case_id, PolicyVersion.version).in_(wanted)
-    )
-    return {(uc, v): UseCasePolicy.model_validate(doc) for uc, v, doc in session.execute(stmt)}
+    key = sa.tuple_(PolicyVersion.use_case_id, PolicyVersion.version)
+    hashes = {
+        (uc, v): h
+        for uc, v, h in session.execute(
+            sa.select(PolicyVersion.use_case_id, PolicyVersion.version, PolicyVersion.content_hash).where(
+                key.in_(wanted)
+            )
+        )
+    }
+    missing = [pair for pair, h in hashes.items() if h not in _PARSED]
+    if missing:
+        if len(_PARSED) + len(missing) > _PARSED_MAX:
+            _PARSED.clear()
+        stmt = sa.select(PolicyVersion.content_hash, PolicyVersion.document).where(key.in_(missing))
+        for content_hash, document in session.execute(stmt):
+            _PARSED[content_hash] = UseCasePolicy.model_validate(document)
+    return {pair: _PARSED[h] for pair, h in hashes.items()}
 
 
 def _approval_items(
