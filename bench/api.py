@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -368,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args(argv)
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still drop the databases (finally)
     sys.path.insert(0, str(REPO / "src"))
     from airflow_ai_governance.testing import create_postgres_database, drop_postgres_database
 
