@@ -85,10 +85,15 @@ def seed_airflow_teams() -> None:
             session.add(bundle)
             session.flush()
             for dag_id in dag_ids:
-                if session.scalar(select(DagModel.dag_id).where(DagModel.dag_id == dag_id)) is None:
+                # Earlier tests in the same Airflow database may have parsed this DAG from another
+                # (teamless, so readable by all) bundle: move it into its team's bundle.
+                dag = session.scalar(select(DagModel).where(DagModel.dag_id == dag_id))
+                if dag is None:
                     session.add(
                         DagModel(dag_id=dag_id, bundle_name=bundle_name, fileloc=f"/dags/{dag_id}.py")
                     )
+                else:
+                    dag.bundle_name = bundle_name
 
 
 @dataclass

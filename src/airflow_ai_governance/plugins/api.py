@@ -230,7 +230,7 @@ def build_router(viewer_dep: Callable[..., Viewer]) -> APIRouter:
 
     @router.get(
         "/use-cases/{use_case_id}/policy-changes",
-        response_model=list[s.PolicyChangeOut],
+        response_model=s.PolicyChangeList,
         summary="Policy changes that loosen control (pending ones wait for a second person)",
     )
     def list_policy_changes(
@@ -239,10 +239,10 @@ def build_router(viewer_dep: Callable[..., Viewer]) -> APIRouter:
         viewer: Viewer = current_viewer,
         session: SessionDep,
         status: Literal["pending", "all"] = "pending",
-    ) -> list[s.PolicyChangeOut]:
+    ) -> s.PolicyChangeList:
         ACCESS.require(session, viewer, use_case_id)
         changes = list_changes(session, use_case_id, pending_only=status == "pending")
-        return [queries.policy_change(c) for c in changes]
+        return s.PolicyChangeList(items=[queries.policy_change(c) for c in changes])
 
     @router.post(
         "/use-cases/{use_case_id}/policy-changes/{version}/{decision}",

@@ -399,6 +399,10 @@ class PolicyChangeOut(_Out):
     reason: str | None
 
 
+class PolicyChangeList(_Out):
+    items: list[PolicyChangeOut] = Field(description="Newest first.")
+
+
 class TransitionOut(Transition):
     use_case_id: str
 
