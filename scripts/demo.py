@@ -16,7 +16,10 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,6 +38,25 @@ USE_CASES = ("meeting-summaries", "invoice-triage", "product-claims")
 
 def step(title: str) -> None:
     print(f"\n\033[1m== {title}\033[0m", flush=True)
+
+
+@contextmanager
+def waiting(what: str, every: float = 15.0) -> Iterator[None]:
+    """Say every ``every`` seconds what the demo is waiting for (a loaded machine can take minutes)."""
+    done = threading.Event()
+    started = time.monotonic()
+
+    def tick() -> None:
+        while not done.wait(every):
+            print(f"  ... still waiting for {what} ({time.monotonic() - started:.0f} s)", flush=True)
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
 
 
 def aigov(*args: str, check: bool = True) -> int:
@@ -76,21 +98,26 @@ def run_dags() -> dict[str, str]:
         extra_env={"AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN": SIDECAR},
     )
     started = time.monotonic()
-    with cluster:
+    with ExitStack() as stack:
+        with waiting("Airflow to start (api-server, scheduler, dag-processor, triggerer)"):
+            stack.enter_context(cluster)
         print(f"Airflow is up at {cluster.base_url} ({time.monotonic() - started:.0f} s)", flush=True)
         client = cluster.client()
         runs = {}
         for dag_id in ("meeting_summaries", "invoice_triage", "product_claims"):
-            client.wait_for_dag(dag_id, timeout=180)
+            with waiting(f"the dag-processor to parse {dag_id}"):
+                client.wait_for_dag(dag_id, timeout=300)
             client.unpause(dag_id)
             runs[dag_id] = client.trigger(dag_id)
             print(f"triggered {dag_id}: {runs[dag_id]}", flush=True)
 
-        state = client.wait_for_run("meeting_summaries", runs["meeting_summaries"], timeout=300)
+        with waiting("meeting_summaries to finish"):
+            state = client.wait_for_run("meeting_summaries", runs["meeting_summaries"], timeout=600)
         print(f"meeting_summaries (tier 1, no approval needed): {state}")
 
         dag, task = "invoice_triage", "invoice_triage.approval"
-        detail = client.wait_until_parked(dag, runs[dag], task, timeout=300)
+        with waiting("invoice_triage to ask for approval"):
+            detail = client.wait_until_parked(dag, runs[dag], task, timeout=600)
         print(f"invoice_triage (tier 2) waits for: {', '.join(u['id'] for u in detail['assigned_users'])}")
         refused = client.respond("oscar", dag, runs[dag], task, ["Approve"])
         print(f"  oscar (the owner) tries to approve: HTTP {refused.status_code}")
@@ -98,23 +125,27 @@ def run_dags() -> dict[str, str]:
             "rachel", dag, runs[dag], task, ["Approve"], {"comment": "queues checked"}, wait_parked=True
         )
         print(f"  rachel (reviewer) approves: HTTP {answer.status_code}")
-        print(f"invoice_triage: {client.wait_for_run(dag, runs[dag], timeout=300)}")
+        with waiting("invoice_triage to finish"):
+            print(f"invoice_triage: {client.wait_for_run(dag, runs[dag], timeout=600)}")
 
         dag, task = "product_claims", "product_claims.approval"
-        client.wait_until_parked(dag, runs[dag], task, timeout=300)
+        with waiting("product_claims to ask for approval"):
+            client.wait_until_parked(dag, runs[dag], task, timeout=600)
         print("product_claims (tier 3) needs two distinct reviewers")
         answer = client.respond("lena", dag, runs[dag], task, ["Approve"], wait_parked=True)
         print(f"  lena approves: HTTP {answer.status_code}; the gate asks for a second reviewer")
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            detail = client.hitl_detail(dag, runs[dag], task)
-            if detail is not None and not detail["response_received"]:
-                break
-            time.sleep(0.5)
-        client.wait_until_parked(dag, runs[dag], task, settle=3.0, timeout=120)
+        with waiting("product_claims to ask the second reviewer"):
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                detail = client.hitl_detail(dag, runs[dag], task)
+                if detail is not None and not detail["response_received"]:
+                    break
+                time.sleep(0.5)
+            client.wait_until_parked(dag, runs[dag], task, settle=3.0, timeout=300)
         answer = client.respond("eric", dag, runs[dag], task, ["Approve"])
         print(f"  eric approves: HTTP {answer.status_code}")
-        print(f"product_claims: {client.wait_for_run(dag, runs[dag], timeout=300)}")
+        with waiting("product_claims to finish"):
+            print(f"product_claims: {client.wait_for_run(dag, runs[dag], timeout=600)}")
     return runs
 
 
@@ -166,6 +197,8 @@ def main() -> int:
     governance_record(runs)
     step("Done")
     print(f"Everything is in {HOME}. `make airflow` starts Airflow for you to click through.")
+    rel = HOME.relative_to(REPO)
+    print(f"To query the demo's governance record: AIRFLOW_HOME={rel} .venv/bin/aigov use-case list")
     return 0
 
 

@@ -527,6 +527,11 @@ class AirflowCluster:
             "AIRFLOW__API__EXPOSE_CONFIG": "True",
             "AIRFLOW__API_AUTH__JWT_SECRET": secret,
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.logs_dir),
+            # Airflow's 30 s import timeout is too short for a loaded 2-core machine: a DAG file
+            # that imports pandas and common-ai was measured at 30-60 s there, and a timed-out
+            # import is an import error (the DAG disappears), not a slow parse.
+            "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "180",
+            "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": "240",
             # The governance sidecar, explicitly (its documented default, SQLite in AIRFLOW_HOME):
             # without a configured URL the sidecar looks for the connection ai_governance_default
             # through Airflow's metastore, which in the scheduler closes the scheduler's own session.
