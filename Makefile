@@ -34,7 +34,7 @@ bench: install
 	@for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
 
 airflow: install
-	bash scripts/airflow.sh
+	bash scripts/airflow.sh $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist
