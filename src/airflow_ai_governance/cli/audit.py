@@ -72,8 +72,12 @@ def _open_output(path: str | None) -> Iterator[IO[str]]:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from airflow_ai_governance.store import export_events, get_engine
+    from airflow_ai_governance.store import export_events, get_engine, session_scope
+    from airflow_ai_governance.store.registry import get_use_case
 
+    if args.use_case:
+        with session_scope(args.db_url, readonly=True) as session:
+            get_use_case(session, args.use_case)  # an unknown id is an error, not "exported 0"
     events = export_events(
         get_engine(args.db_url), use_case_id=args.use_case, since=args.since, until=args.until
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
+from airflow_ai_governance.cli import EXIT_USAGE
 from airflow_ai_governance.cli._common import add_json_flag, emit_json, mark, non_blank
 from airflow_ai_governance.cli._identity import (
     REQUIRE_VERIFIED_ENV,
@@ -15,6 +17,7 @@ from airflow_ai_governance.cli._identity import (
 )
 from airflow_ai_governance.exceptions import PolicyError
 from airflow_ai_governance.policy import build_checklist, load_policies
+from airflow_ai_governance.policy.loader import collect_policies
 from airflow_ai_governance.policy.lifecycle import readiness_target
 
 
@@ -66,19 +69,33 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    loaded = load_policies(args.paths)
+    # Every file is reported: those that do not load (exit 2) and the readiness of those that do.
+    loaded, problems, files = collect_policies(args.paths)
     # A suspended use case may resume, so it is held to production's checklist (as sync does).
     results = [(lp, build_checklist(lp.policy, readiness_target(lp.policy.state))) for lp in loaded]
     if args.json:
-        emit_json([{"source": str(lp.source), **cl.as_dict()} for lp, cl in results])
+        emit_json(
+            [{"source": str(lp.source), **cl.as_dict()} for lp, cl in results]
+            + [{"source": loc, "error": msg} for loc, msg in problems]
+        )
     else:
         for lp, checklist in results:
             declared = "" if lp.policy.state == checklist.target else f" (declared {lp.policy.state})"
-            print(
-                f"{mark(checklist.passed)}  {lp.policy.id} ({lp.source}): ready for {checklist.target}{declared}"
+            failures = checklist.failures
+            verdict = (
+                f"ready for {checklist.target}"
+                if checklist.passed
+                else f"not ready for {checklist.target}: {len(failures)} item(s) missing"
             )
-            for item in checklist.failures:
+            print(f"{mark(checklist.passed)}  {lp.policy.id} ({lp.source}): {verdict}{declared}")
+            for item in failures:
                 print(f"      {item.key}: {item.detail}")
+        if problems:
+            print(f"aigov: error: {len(problems)} problem(s) in {files} policy file(s)", file=sys.stderr)
+            for loc, msg in problems:
+                print(f"  {loc}: {msg}" if loc else f"  {msg}", file=sys.stderr)
+    if problems:
+        return EXIT_USAGE
     return 0 if all(cl.passed for _, cl in results) else 1
 
 

@@ -288,8 +288,11 @@ def iter_policy_files(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield path
 
 
-def load_policies(paths: Iterable[str | Path]) -> list[LoadedPolicy]:
-    """Load every policy under ``paths``; all problems of all files are reported in one error."""
+def collect_policies(paths: Iterable[str | Path]) -> tuple[list[LoadedPolicy], list[tuple[str, str]], int]:
+    """Load what loads under ``paths``: ``(policies, problems, number of files)``.
+
+    A file with a problem is left out; a use case id defined twice is a problem of the second file.
+    """
     paths = list(paths)
     loaded: list[LoadedPolicy] = []
     problems: list[tuple[str, str]] = []
@@ -302,10 +305,17 @@ def load_policies(paths: Iterable[str | Path]) -> list[LoadedPolicy]:
         except PolicyError as exc:
             problems.extend(exc.problems or [("", str(exc))])
     seen: dict[str, Path] = {}
-    for item in loaded:
+    for item in list(loaded):
         first = seen.setdefault(item.policy.id, item.source)
         if first != item.source:
             problems.append((str(item.source), f"use case id {item.policy.id!r} is also defined in {first}"))
+            loaded.remove(item)
+    return loaded, problems, len(files)
+
+
+def load_policies(paths: Iterable[str | Path]) -> list[LoadedPolicy]:
+    """Load every policy under ``paths``; all problems of all files are reported in one error."""
+    loaded, problems, files = collect_policies(paths)
     if problems:
-        raise PolicyError(f"{len(problems)} problem(s) in {len(files)} policy file(s)", problems)
+        raise PolicyError(f"{len(problems)} problem(s) in {files} policy file(s)", problems)
     return loaded

@@ -352,7 +352,16 @@ def _as_engine(db: Engine | str | None) -> Engine:
 def unavailable(url: str | URL, reason: object, problem: str = "is unreachable") -> SidecarUnavailable:
     text = str(reason).strip()
     first_line = text.splitlines()[0] if text else type(reason).__name__
-    return SidecarUnavailable(f"AI governance sidecar at {mask_url(url)} {problem}: {first_line}. {_HINT}")
+    hint = _HINT
+    if "database" in first_line and "does not exist" in first_line:
+        # `aigov db upgrade` migrates a database; it cannot connect to one that is not there.
+        parsed = make_url(url) if isinstance(url, str) else url
+        hint = (
+            f"Create the database first (`createdb -h {parsed.host or 'localhost'} -U "
+            f"{parsed.username or 'postgres'} {parsed.database}`, or CREATE DATABASE), then run "
+            "`aigov db upgrade`."
+        )
+    return SidecarUnavailable(f"AI governance sidecar at {mask_url(url)} {problem}: {first_line}. {hint}")
 
 
 # SQLSTATEs meaning "not migrated": undefined table / schema / column / function.

@@ -465,3 +465,10 @@ def test_changed_policy_must_still_pass_the_checklist_of_its_state(
     assert "is production, but the changed policy fails the production checklist" in result.err
     assert "monitoring" in result.err
     assert snapshot(db_url) == before
+
+
+def test_audit_export_of_an_unknown_use_case_is_an_error(aigov: Aigov) -> None:
+    result = aigov("audit", "export", "--use-case", "nope")
+    assert result.code == 2
+    assert "Unknown use case 'nope'" in result.err
+    assert "exported" not in result.err

@@ -83,7 +83,10 @@ def test_validate_reports_every_bad_file_at_once(cli: Aigov, policies: Path) -> 
     claims.write_text(claims.read_text().replace("recurrence: 3", "recurrence: 9"))
     result = cli("policy", "validate", policies)
     assert result.code == 2
-    assert result.out == ""  # nothing is reported as valid when something is not
+    # The file that loads is still judged: only it has a verdict line
+    assert result.out.splitlines() == [
+        f"PASS  meeting-summaries ({policies / 'meeting_summaries.yaml'}): ready for production"
+    ]
     assert "2 problem(s) in 3 policy file(s)" in result.err
     assert f"{policies / 'invoice_triage.yaml'}:1: a policy must be a YAML mapping" in result.err
     line = line_of(claims, "recurrence: 9")
@@ -114,7 +117,7 @@ def test_validate_not_ready_for_declared_state_exits_1(
     result = cli("policy", "validate", path, examples_dir / "meeting_summaries.yaml")
     assert result.code == 1
     assert result.err == ""
-    assert f"FAIL  invoice-triage ({path}): ready for production" in result.out
+    assert f"FAIL  invoice-triage ({path}): not ready for production: 2 item(s) missing" in result.out
     assert "PASS  meeting-summaries" in result.out
     assert "      success_measure: no success_measure" in result.out
     assert "      monitoring: no monitoring.drift_task" in result.out
@@ -142,6 +145,27 @@ def test_validate_proposed_idea_without_the_six_things(cli: Aigov, tmp_path: Pat
     assert result.code == 1
     for key in ("owner", "reviewers", "data_boundary", "approved_inputs", "output_standard", "escalation"):
         assert f"      {key}: " in result.out
+
+
+def test_a_folder_of_three_bad_files_reports_three_problems(cli: Aigov, tmp_path: Path, examples_dir: Path) -> None:
+    """A file that does not load and a file that is not ready are both reported (exit 2)."""
+    no_owner = example_doc(examples_dir, "product_claims.yaml")
+    del no_owner["owner"]
+    write_policy(tmp_path / "no_owner.yaml", no_owner)
+    (tmp_path / "broken.yaml").write_text("id: x\ntier: [\n")
+    write_policy(tmp_path / "tier.yaml", {**example_doc(examples_dir, "invoice_triage.yaml"), "tier": 7})
+    result = cli("policy", "validate", tmp_path)
+    assert result.code == 2
+    assert result.out.splitlines() == [
+        f"FAIL  product-claims ({tmp_path / 'no_owner.yaml'}): not ready for production: 1 item(s) missing",
+        "      owner: no owner: name who owns the result",
+    ]
+    assert "2 problem(s) in 3 policy file(s)" in result.err
+    assert f"{tmp_path / 'broken.yaml'}:3: not valid YAML" in result.err
+    assert "tier: Input should be 1, 2 or 3" in result.err
+    as_json = json.loads(cli("policy", "validate", tmp_path, "--json").out)
+    assert {Path(item["source"]).name for item in as_json if "error" not in item} == {"no_owner.yaml"}
+    assert sum("error" in item for item in as_json) == 2
 
 
 # ---------------------------------------------------------------------------------- sync

@@ -53,3 +53,21 @@ def test_unreachable_sidecar_exits_2_with_a_masked_url(run_cli: Cli) -> None:
         assert code == 2, argv
         assert "aigov: error: AI governance sidecar at postgresql+psycopg://gov:***@127.0.0.1:1/gov" in err
         assert "s3cret" not in err + out
+
+
+def test_a_missing_postgres_database_says_to_create_it(run_cli: Cli) -> None:
+    """`aigov db upgrade` cannot migrate a database that is not there: the hint must not send you to it."""
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/aigov_no_such_database"
+    for argv in (("db", "upgrade"), ("audit", "verify")):
+        code, _, err = run_cli("--db-url", url, *argv)
+        assert code == 2, argv
+        assert 'database "aigov_no_such_database" does not exist' in err
+        assert "createdb -h 127.0.0.1 -U postgres aigov_no_such_database" in err
+        assert "run `aigov db upgrade` for a new database" not in err
+
+
+def test_misspelt_driver_is_a_one_line_error(run_cli: Cli) -> None:
+    code, out, err = run_cli("--db-url", "postgresq://postgres@127.0.0.1/x", "audit", "verify")
+    assert code == 2
+    assert "runs on PostgreSQL or SQLite, not postgresq" in err
+    assert "Traceback" not in err + out
