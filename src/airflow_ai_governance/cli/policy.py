@@ -17,8 +17,8 @@ from airflow_ai_governance.cli._identity import (
 )
 from airflow_ai_governance.exceptions import PolicyError
 from airflow_ai_governance.policy import build_checklist, load_policies
-from airflow_ai_governance.policy.loader import collect_policies
 from airflow_ai_governance.policy.lifecycle import readiness_target
+from airflow_ai_governance.policy.loader import collect_policies
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:

@@ -147,7 +147,9 @@ def test_validate_proposed_idea_without_the_six_things(cli: Aigov, tmp_path: Pat
         assert f"      {key}: " in result.out
 
 
-def test_a_folder_of_three_bad_files_reports_three_problems(cli: Aigov, tmp_path: Path, examples_dir: Path) -> None:
+def test_a_folder_of_three_bad_files_reports_three_problems(
+    cli: Aigov, tmp_path: Path, examples_dir: Path
+) -> None:
     """A file that does not load and a file that is not ready are both reported (exit 2)."""
     no_owner = example_doc(examples_dir, "product_claims.yaml")
     del no_owner["owner"]
