@@ -24,6 +24,7 @@ from airflow_ai_governance.store import (
     session_scope,
     start_run,
 )
+from airflow_ai_governance.store.integrity import check_use_case
 from airflow_ai_governance.store.registry import current_policy, get_use_case, policy_version
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,7 @@ def resume(governed_run_id: str, task: TaskRef, *, gate: str, db: str | None = N
         if run is None:
             raise LookupError(f"no governed run {governed_run_id!r} in the sidecar")
         row = get_use_case(session, run.use_case_id)
+        check_use_case(session, row)  # the state must be the chain's (fail closed)
         state = LifecycleState(row.state)
         ctx = GovernedRunContext(
             run.use_case_id,
