@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from airflow_ai_governance.exceptions import GateFailure, UseCaseNotRunnable
+from airflow_ai_governance.exceptions import GateFailure, RegistryTampered, UseCaseNotRunnable
 from airflow_ai_governance.policy import RUNNABLE_STATES, LifecycleState, UseCasePolicy
 from airflow_ai_governance.store import (
     DB,
@@ -88,6 +88,20 @@ def preflight(use_case_id: str, task: TaskRef, *, gate: str, db: str | None = No
     :class:`~airflow_ai_governance.exceptions.UseCaseNotRunnable` or
     :class:`~airflow_ai_governance.exceptions.SidecarUnavailable`.
     """
+    try:
+        return _preflight(use_case_id, task, gate=gate, db=db)
+    except RegistryTampered as exc:  # its transaction was rolled back: record the refusal on its own
+        append_event(
+            db,
+            event_type="run_refused",
+            actor="airflow",
+            use_case_id=use_case_id,
+            payload={**task.as_dict(), "gate": gate, "reason": str(exc)[:2000]},
+        )
+        raise
+
+
+def _preflight(use_case_id: str, task: TaskRef, *, gate: str, db: str | None) -> GovernedRunContext:
     with session_scope(db) as session:  # one transaction: the check and the run record (or refusal)
         row, policy = current_policy(session, use_case_id)
         state, version = LifecycleState(row.state), row.current_version

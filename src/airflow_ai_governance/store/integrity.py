@@ -23,7 +23,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from airflow_ai_governance.exceptions import LifecycleError, RegistryTampered
-from airflow_ai_governance.policy.lifecycle import check_transition
 from airflow_ai_governance.store.audit import AuditEventRecord, ChainKey, audit_chain_key
 from airflow_ai_governance.store.models import AuditEvent, PolicyVersion, UseCase
 
@@ -77,6 +76,8 @@ class DerivedUseCase:
                     f"audit event seq {seq} records a transition from {before!r}, but the chain had it {self.state!r}"
                 )
             else:
+                from airflow_ai_governance.policy.lifecycle import check_transition  # lazy: pydantic
+
                 try:
                     check_transition(self.use_case_id, before, after)
                 except (LifecycleError, ValueError) as exc:

@@ -302,6 +302,11 @@ def test_a_retired_use_case_set_back_to_production_is_detected_and_refused(
             sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.event_type == "run_started")
         )
     assert runs == 1  # no run was started after the tampering
+    with session_scope(live, readonly=True) as session:
+        refused = session.scalars(
+            sa.select(AuditEvent.payload).where(AuditEvent.event_type == "run_refused")
+        ).all()
+    assert len(refused) == 1 and "registry does not match the audit chain" in refused[0]
 
 
 def test_current_version_moved_back_is_detected_and_refused(
