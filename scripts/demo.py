@@ -175,7 +175,8 @@ def governance_record(runs: dict[str, str]) -> None:
                 print(
                     f"  decision: {d.reviewer} {d.choice} output={d.output_hash[:12]} comment={d.comment!r}"
                 )
-    step("5. The audit trail: hash-chained, verified")
+    step("5. The audit trail: keyed, checkpointed outside the sidecar, verified with the registry")
+    aigov("audit", "checkpoint")
     aigov("audit", "verify")
     env = {**os.environ, "AIRFLOW_HOME": str(HOME), "AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN": SIDECAR}
     export = subprocess.run(

@@ -38,6 +38,13 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
 )
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.pop("AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN", None)
+# The audit chain is keyed: writes refuse without a key (real deployments: `aigov db upgrade`
+# generates one, or the secrets backend holds it). Real-Airflow harness processes inherit it.
+os.environ.setdefault("AIRFLOW__AI_GOVERNANCE__AUDIT_KEY", "test-audit-key-" + "0123456789abcdef" * 2)
+os.environ.setdefault(
+    "AIRFLOW__AI_GOVERNANCE__AUDIT_CHECKPOINT_FILE",
+    str(Path(os.environ["AIRFLOW_HOME"]) / "ai_governance_audit_checkpoints.jsonl"),
+)
 
 
 @pytest.fixture(scope="session")

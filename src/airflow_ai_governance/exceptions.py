@@ -10,6 +10,8 @@
      +-- UseCaseNotRunnable                the lifecycle state does not allow a governed run
      +-- SidecarUnavailable                the governance store cannot be reached (retryable)
      +-- AuditChainBroken                  the hash chain of the audit log does not verify
+          +-- RegistryTampered             a registry row differs from the state the chain gives
+                                           (also a UseCaseNotRunnable: the run is refused)
      +-- GateFailure                       a governance gate refused the run (never retried)
           +-- DataBoundaryViolation        disallowed data classes or unapproved inputs
           +-- OutputStandardFailed         the AI output failed its output standard
@@ -88,6 +90,23 @@ class AuditChainBroken(AIGovernanceError):
     def __init__(self, message: str, seq: int | None = None) -> None:
         self.seq = seq
         super().__init__(message)
+
+
+class RegistryTampered(UseCaseNotRunnable, AuditChainBroken):
+    """The registry's row of a use case (state, version in force, policy document) differs from
+    what the lifecycle events of the keyed audit chain give: it was changed outside the governance
+    commands. Governed runs of it are refused until it is restored."""
+
+    def __init__(self, use_case_id: str, problems: list[str], seq: int | None = None) -> None:
+        self.use_case_id = use_case_id
+        self.problems = problems
+        super().__init__(
+            f"use case {use_case_id!r}: the registry does not match the audit chain: "
+            + "; ".join(problems)
+            + ". Refusing to use it (fail closed). Run `aigov audit verify` and restore the registry row "
+            "from the chain, or find out who changed it.",
+            seq,
+        )
 
 
 class GateFailure(AIGovernanceError):

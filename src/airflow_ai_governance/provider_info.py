@@ -70,6 +70,15 @@ def get_provider_info() -> dict[str, Any]:
                         "default": "",
                         "sensitive": True,
                     },
+                    "audit_checkpoint_file": {
+                        "description": "Append-only JSON-lines file of signed audit chain checkpoints "
+                        "(`aigov audit checkpoint`), kept outside the sidecar; `aigov audit verify` checks "
+                        "the chain against every one. Empty: $AIRFLOW_HOME/ai_governance_audit_checkpoints.jsonl.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "/var/lib/airflow/audit/ai_governance_audit_checkpoints.jsonl",
+                        "default": "",
+                    },
                     "key_file": {
                         "description": "JSON file of generated keys (mode 0600), written by `aigov db "
                         "upgrade` for the keys not configured otherwise.",

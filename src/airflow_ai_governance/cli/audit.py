@@ -1,4 +1,5 @@
-"""``aigov audit verify|export``: check the hash chain, stream events as JSON lines or CSV."""
+"""``aigov audit verify|checkpoint|export``: check the keyed chain (against its signed checkpoints
+and the registry), sign a checkpoint of its head, stream events as JSON lines or CSV."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from airflow_ai_governance.cli import EXIT_CHECK_FAILED, EXIT_OK
+from airflow_ai_governance.cli import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from airflow_ai_governance.cli._common import add_json_flag, emit_json
 
 
@@ -18,10 +19,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = parser.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
 
     verify = actions.add_parser(
-        "verify", help="check the whole chain; exit 1 naming the first bad event after any tampering"
+        "verify",
+        help="check the whole keyed chain against the audit key, the signed checkpoints and the "
+        "registry; exit 1 naming the first bad event (or registry row) after any tampering",
+    )
+    verify.add_argument(
+        "--checkpoint-file", metavar="FILE", help="checkpoints to check against (default: configured)"
     )
     add_json_flag(verify)
     verify.set_defaults(func=verify_command)
+
+    checkpoint = actions.add_parser(
+        "checkpoint",
+        help="verify the chain, then append a signed checkpoint of its head to the checkpoint file",
+    )
+    checkpoint.add_argument(
+        "--checkpoint-file", metavar="FILE", help="file to append to (default: configured)"
+    )
+    add_json_flag(checkpoint)
+    checkpoint.set_defaults(func=checkpoint_command)
 
     export = actions.add_parser("export", help="stream audit events in chain order")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format")
@@ -42,24 +58,98 @@ def _timestamp(text: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def verify_command(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
+def _verify(args: argparse.Namespace) -> Any:
+    from pathlib import Path
 
     from airflow_ai_governance.store import get_engine, verify_chain
 
-    result = verify_chain(get_engine(args.db_url))
-    if args.json:
-        emit_json(asdict(result))
-    elif result.ok:
-        print(
-            f"audit chain OK: {result.checked} events verified; head seq {result.head_seq} {result.head_hash}"
+    path = Path(args.checkpoint_file).expanduser() if args.checkpoint_file else None
+    return verify_chain(get_engine(args.db_url), checkpoints=path)
+
+
+def _report(result: Any) -> None:
+    if result.ok:
+        mark = (
+            f"; matches the signed checkpoint of {result.checkpoint_at} (seq {result.checkpoint_seq})"
+            if result.checkpoint_seq is not None
+            else ""
         )
-    else:
+        print(
+            f"audit chain OK: {result.checked} events verified with audit key {result.key_id}; head seq "
+            f"{result.head_seq} {result.head_hash}{mark}; registry matches the chain"
+        )
+    elif result.first_bad_seq is not None:
         print(
             f"audit chain BROKEN at seq {result.first_bad_seq}: {result.reason}. "
             f"The {result.checked} events before it verify."
         )
+    else:
+        print("REGISTRY TAMPERED: the audit chain verifies, but the registry differs from it:")
+        for problem in result.registry_problems:
+            print(f"  - {problem}")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def _config_error(exc: Exception) -> int:
+    print(f"aigov: error: {exc}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from airflow_ai_governance.keys import KeyMissing
+    from airflow_ai_governance.store.checkpoint import CheckpointError
+
+    try:
+        result = _verify(args)
+    except KeyMissing as exc:
+        return _config_error(exc)
+    except CheckpointError as exc:
+        if args.json:
+            emit_json({"ok": False, "reason": str(exc)})
+        else:
+            print(f"audit checkpoints UNTRUSTED: {exc}")
+        return EXIT_CHECK_FAILED
+    if args.json:
+        emit_json(asdict(result))
+    else:
+        _report(result)
     return EXIT_OK if result.ok else EXIT_CHECK_FAILED
+
+
+def checkpoint_command(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from airflow_ai_governance.keys import KeyMissing
+    from airflow_ai_governance.store.audit import audit_chain_key
+    from airflow_ai_governance.store.checkpoint import CheckpointError, append_checkpoint, checkpoint_file
+
+    path = Path(args.checkpoint_file).expanduser() if args.checkpoint_file else checkpoint_file()
+    try:
+        result = _verify(args)
+        if not result.ok:  # never sign a broken chain
+            _report(result)
+            print("no checkpoint written: the chain does not verify", file=sys.stderr)
+            return EXIT_CHECK_FAILED
+        first = None
+        if result.head_seq:
+            from airflow_ai_governance.store import export_events
+
+            first = next(export_events(args.db_url))["hash"]
+        mark = append_checkpoint(path, audit_chain_key(), result.head_seq, result.head_hash, first)
+    except KeyMissing as exc:
+        return _config_error(exc)
+    except CheckpointError as exc:
+        print(f"audit checkpoints UNTRUSTED: {exc}; no checkpoint written")
+        return EXIT_CHECK_FAILED
+    if args.json:
+        emit_json({**asdict(mark), "file": str(path)})
+    else:
+        print(f"checkpoint written to {path}: seq {mark.seq} {mark.mac} at {mark.at}")
+    return EXIT_OK
 
 
 @contextmanager

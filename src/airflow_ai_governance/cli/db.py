@@ -33,6 +33,14 @@ def upgrade_command(args: argparse.Namespace) -> int:
     generated = ensure_key_file()
     if generated:
         print(f"Generated {', '.join(generated)} key(s) into {key_file()} (keep it secret, back it up)")
+    from airflow_ai_governance.store.audit import seal_unkeyed
+
+    sealed = seal_unkeyed(url)
+    if sealed is not None:
+        print(
+            f"Sealed the {sealed.seq - 1} audit events written before the keyed chain "
+            f"(audit_chain_keyed at seq {sealed.seq})"
+        )
     return EXIT_OK
 
 

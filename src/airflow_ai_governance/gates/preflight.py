@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from airflow_ai_governance.exceptions import GateFailure, UseCaseNotRunnable
+from airflow_ai_governance.exceptions import GateFailure, RegistryTampered, UseCaseNotRunnable
 from airflow_ai_governance.policy import RUNNABLE_STATES, LifecycleState, UseCasePolicy
 from airflow_ai_governance.store import (
     DB,
@@ -24,6 +24,7 @@ from airflow_ai_governance.store import (
     session_scope,
     start_run,
 )
+from airflow_ai_governance.store.integrity import check_use_case
 from airflow_ai_governance.store.registry import current_policy, get_use_case, policy_version
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,20 @@ def preflight(use_case_id: str, task: TaskRef, *, gate: str, db: str | None = No
     :class:`~airflow_ai_governance.exceptions.UseCaseNotRunnable` or
     :class:`~airflow_ai_governance.exceptions.SidecarUnavailable`.
     """
+    try:
+        return _preflight(use_case_id, task, gate=gate, db=db)
+    except RegistryTampered as exc:  # its transaction was rolled back: record the refusal on its own
+        append_event(
+            db,
+            event_type="run_refused",
+            actor="airflow",
+            use_case_id=use_case_id,
+            payload={**task.as_dict(), "gate": gate, "reason": str(exc)[:2000]},
+        )
+        raise
+
+
+def _preflight(use_case_id: str, task: TaskRef, *, gate: str, db: str | None) -> GovernedRunContext:
     with session_scope(db) as session:  # one transaction: the check and the run record (or refusal)
         row, policy = current_policy(session, use_case_id)
         state, version = LifecycleState(row.state), row.current_version
@@ -128,6 +143,7 @@ def resume(governed_run_id: str, task: TaskRef, *, gate: str, db: str | None = N
         if run is None:
             raise LookupError(f"no governed run {governed_run_id!r} in the sidecar")
         row = get_use_case(session, run.use_case_id)
+        check_use_case(session, row)  # the state must be the chain's (fail closed)
         state = LifecycleState(row.state)
         ctx = GovernedRunContext(
             run.use_case_id,

@@ -26,11 +26,13 @@ from sqlalchemy.orm import Session
 from airflow_ai_governance import __version__
 from airflow_ai_governance.exceptions import (
     AIGovernanceError,
+    AuditChainBroken,
     ChangeApprovalRefused,
     LifecycleError,
     SidecarUnavailable,
     UseCaseNotFound,
 )
+from airflow_ai_governance.keys import KeyMissing
 from airflow_ai_governance.plugins import queries
 from airflow_ai_governance.plugins import schemas as s
 from airflow_ai_governance.plugins.access import (
@@ -40,7 +42,7 @@ from airflow_ai_governance.plugins.access import (
     require_same_origin,
 )
 from airflow_ai_governance.policy import LifecycleState, build_checklist
-from airflow_ai_governance.store import session_scope, verify_chain
+from airflow_ai_governance.store import VerifyResult, session_scope, verify_chain
 from airflow_ai_governance.store.audit import EXPORT_FORMATS, export_lines
 from airflow_ai_governance.store.models import AuditEvent
 from airflow_ai_governance.store.registry import (
@@ -101,7 +103,10 @@ class _VerifyCache:
             ):
                 return self.entry[1].model_copy(update={"cached": True})
             started = time.monotonic()
-            result = verify_chain()
+            try:
+                result = verify_chain()
+            except (AuditChainBroken, KeyMissing) as exc:  # untrusted checkpoints, no audit key
+                result = VerifyResult(False, 0, reason=str(exc))
             out = s.VerifyOut(
                 ok=result.ok,
                 checked=result.checked,

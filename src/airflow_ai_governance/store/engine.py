@@ -439,10 +439,17 @@ def session_scope(db: DB = None, *, readonly: bool = False) -> Iterator[Session]
 
 
 @contextmanager
-def read_connection(db: Engine | str | None = None) -> Iterator[Connection]:
-    """A read-only Core connection inside a transaction (one consistent snapshot), for streaming."""
+def read_connection(db: Engine | str | None = None, *, snapshot: bool = False) -> Iterator[Connection]:
+    """A read-only Core connection inside a transaction (one consistent snapshot), for streaming.
+
+    ``snapshot=True``: every statement of the transaction sees the same snapshot (PostgreSQL
+    REPEATABLE READ; a SQLite read transaction always does), for reads that must agree.
+    """
     engine = _as_engine(db)
+    options: dict[str, Any] = {_READONLY: True}
+    if snapshot and engine.dialect.name == "postgresql":
+        options["isolation_level"] = "REPEATABLE READ"
     with translate_errors(engine.url):
         _ensure_ready(engine)
-        with engine.connect().execution_options(**{_READONLY: True}) as conn, conn.begin():
+        with engine.connect().execution_options(**options) as conn, conn.begin():
             yield conn

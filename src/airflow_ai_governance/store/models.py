@@ -315,6 +315,7 @@ class AuditEvent(Base):
         Index(None, "at"),
         Index(None, "event_type", "seq"),  # 0006: audit filters of the UI/API
         Index(None, "actor", "seq"),
+        Index(None, "use_case_id", "event_type", "seq"),  # 0003: the registry's chain-derived state
     )
 
     # INTEGER on SQLite makes seq the rowid: the tail lookup is a B-tree end.
@@ -330,3 +331,5 @@ class AuditEvent(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: 0003: the audit key's id when ``hash`` is its HMAC; NULL for the unkeyed events of before.
+    key_id: Mapped[str | None] = mapped_column(String(16))

@@ -36,6 +36,7 @@ from airflow_ai_governance.policy.identity import Actor, separation_problem
 from airflow_ai_governance.policy.lifecycle import READINESS_ORDER, readiness_target
 from airflow_ai_governance.store.audit import append_event
 from airflow_ai_governance.store.engine import DB
+from airflow_ai_governance.store.integrity import check_use_case
 from airflow_ai_governance.store.models import LifecycleTransition, PolicyChange, PolicyVersion, UseCase
 
 
@@ -450,9 +451,13 @@ def policy_version(session: Session, use_case_id: str, version: int) -> UseCaseP
 def current_policy(
     session: Session, use_case_id: str, *, for_update: bool = False
 ) -> tuple[UseCase, UseCasePolicy]:
-    """The registry row and its current policy version, parsed."""
+    """The registry row and its current policy version, parsed, after checking both against the
+    keyed audit chain (:func:`.integrity.check_use_case`): a row changed outside the governance
+    commands raises :class:`~airflow_ai_governance.exceptions.RegistryTampered` (fail closed)."""
     row = get_use_case(session, use_case_id, for_update=for_update)
-    return row, policy_version(session, use_case_id, row.current_version)
+    policy = policy_version(session, use_case_id, row.current_version)
+    check_use_case(session, row, policy)
+    return row, policy
 
 
 def transitions(session: Session, use_case_id: str) -> list[LifecycleTransition]:

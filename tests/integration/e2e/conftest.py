@@ -133,7 +133,11 @@ def airflow_cluster(
         home=tmp_path_factory.mktemp("airflow-home"),
         users=E2E_USERS,
         parallelism=4,
-        extra_env={"AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN": e2e_sidecar_db_url},
+        extra_env={
+            "AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN": e2e_sidecar_db_url,
+            # the keyed audit chain: every component writes with the tests' audit key
+            "AIRFLOW__AI_GOVERNANCE__AUDIT_KEY": os.environ["AIRFLOW__AI_GOVERNANCE__AUDIT_KEY"],
+        },
         migrate=False,  # airflow_metadata_db_url is migrated already
     )
     try:

@@ -120,6 +120,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
                     ),
                     "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
                     "AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN": sidecar,
+                    "AIRFLOW__AI_GOVERNANCE__AUDIT_KEY": os.environ["AIRFLOW__AI_GOVERNANCE__AUDIT_KEY"],
                     "AIRFLOW__AI_GOVERNANCE__GOVERNANCE_ROLES": "ADMIN,OP",
                 },
             )

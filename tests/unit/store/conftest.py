@@ -13,11 +13,43 @@ from airflow_ai_governance.store import UseCase, session_scope
 
 @pytest.fixture
 def use_case(db_url: str) -> str:
-    """The id of a use case registered in ``db_url`` (store records reference it)."""
+    """The id of a use case registered in ``db_url`` (store records reference it), in pilot, with
+    the chain events the registry writes (``aigov audit verify`` checks the registry against them)."""
+    from airflow_ai_governance.store import PolicyVersion, append_event
+    from airflow_ai_governance.store.integrity import document_hash
+
+    document = {"id": "invoice-triage", "title": "Invoice triage", "tier": 2}
+    content_hash = document_hash(document)
     with session_scope(db_url) as session:
         session.add(
             UseCase(id="invoice-triage", title="Invoice triage", tier=2, state="pilot", current_version=1)
         )
+        session.flush()
+        session.add(
+            PolicyVersion(
+                use_case_id="invoice-triage",
+                version=1,
+                content_hash=content_hash,
+                document=document,
+                created_by="t",
+            )
+        )
+        session.flush()
+        append_event(
+            session,
+            event_type="use_case_registered",
+            actor="t",
+            use_case_id="invoice-triage",
+            payload={"version": 1, "content_hash": content_hash},
+        )
+        for before, after in (("proposed", "approved"), ("approved", "pilot")):
+            append_event(
+                session,
+                event_type="lifecycle_transition",
+                actor="t",
+                use_case_id="invoice-triage",
+                payload={"from": before, "to": after},
+            )
     return "invoice-triage"
 
 
