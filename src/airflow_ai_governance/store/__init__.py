@@ -44,6 +44,7 @@ from airflow_ai_governance.store.models import (
 )
 from airflow_ai_governance.store.records import (
     finish_run,
+    get_approval_request,
     get_run,
     list_approvals,
     list_runs,
@@ -53,6 +54,7 @@ from airflow_ai_governance.store.records import (
     record_drift,
     record_review,
     resolve_escalation,
+    save_approval_request,
     start_run,
 )
 from airflow_ai_governance.store.schema import current_revision, upgrade
@@ -84,6 +86,7 @@ __all__ = [
     "dispose_engines",
     "export_events",
     "finish_run",
+    "get_approval_request",
     "get_engine",
     "get_run",
     "list_approvals",
@@ -97,6 +100,7 @@ __all__ = [
     "record_review",
     "resolve_escalation",
     "resolve_url",
+    "save_approval_request",
     "session_scope",
     "start_run",
     "upgrade",

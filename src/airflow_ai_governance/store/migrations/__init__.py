@@ -13,5 +13,6 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0002_approval_request",
     "0004_policy_change",
     "0006_ui_indexes",
+    "0007_approval_answers",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
