@@ -43,6 +43,7 @@ from airflow_ai_governance.store.models import (
     utcnow,
 )
 from airflow_ai_governance.store.records import (
+    close_approval_request,
     finish_run,
     get_approval_request,
     get_run,
@@ -82,6 +83,7 @@ __all__ = [
     "append_event",
     "append_events",
     "canonical_json",
+    "close_approval_request",
     "current_revision",
     "dispose_engines",
     "export_events",

@@ -377,6 +377,30 @@ def get_approval_request(
         return session.scalars(stmt.order_by(ApprovalRequest.try_number.desc()).limit(1)).first()
 
 
+def close_approval_request(
+    db: DB,
+    *,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int = -1,
+    try_number: int = 1,
+    status: str = "closed",
+    actor: str = "airflow",
+) -> ApprovalRequest | None:
+    """Close the request of one try if it is still open (audit: ``approval_request_closed``);
+    ``None`` when there is none, or it was closed already."""
+    _one_of(status, APPROVAL_REQUEST_STATUSES, "status")
+    key = _request_key(dag_id, run_id, task_id, map_index, try_number)
+    with session_scope(db) as session:
+        row = session.scalars(sa.select(ApprovalRequest).filter_by(**key).with_for_update()).first()
+        if row is None or row.status != "open":
+            return None
+        row.status, row.closed_at, row.updated_at = status, utcnow(), utcnow()
+        payload = {**key, "request_id": row.id, "status": status, "level": row.level}
+        return _write(session, row, "approval_request_closed", actor, payload, row.governed_run_id)
+
+
 # -------------------------------------------------------------------------------- escalation
 def open_escalation(
     db: DB,
