@@ -734,11 +734,9 @@ def review(
         decisions=[_decision(d) for d in decisions],
         edits=[_decision(d) for d in decisions if d.edits],
         timeline=timeline,
-        responders=responders(
-            policy, r.level, [d.reviewer for d in decisions if d.output_hash == r.output_hash]
-        )
-        if r.status == "open"
-        else [],
+        # who has answered: the approvals the gate counted (decision rows are a record, and may
+        # hold rows the gate ignored)
+        responders=responders(policy, r.level, list(r.approvers or [])) if r.status == "open" else [],
         not_allowed=not_allowed,
         airflow_task_url=urls.task_instance_path(dag_id, run_id, task_id, map_index),
     )

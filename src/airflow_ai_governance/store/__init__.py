@@ -43,7 +43,9 @@ from airflow_ai_governance.store.models import (
     utcnow,
 )
 from airflow_ai_governance.store.records import (
+    close_approval_request,
     finish_run,
+    get_approval_request,
     get_run,
     list_approvals,
     list_runs,
@@ -53,6 +55,7 @@ from airflow_ai_governance.store.records import (
     record_drift,
     record_review,
     resolve_escalation,
+    save_approval_request,
     start_run,
 )
 from airflow_ai_governance.store.schema import current_revision, upgrade
@@ -80,10 +83,12 @@ __all__ = [
     "append_event",
     "append_events",
     "canonical_json",
+    "close_approval_request",
     "current_revision",
     "dispose_engines",
     "export_events",
     "finish_run",
+    "get_approval_request",
     "get_engine",
     "get_run",
     "list_approvals",
@@ -97,6 +102,7 @@ __all__ = [
     "record_review",
     "resolve_escalation",
     "resolve_url",
+    "save_approval_request",
     "session_scope",
     "start_run",
     "upgrade",

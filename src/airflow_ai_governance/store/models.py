@@ -186,17 +186,20 @@ class CheckResult(Base):
 
 
 class ApprovalDecision(Base):
-    """A reviewer's decision on one output (by hash) of a task instance.
+    """A reviewer's answer on one output (by hash) of a task instance: the sidecar's *record*.
 
-    Unique per task instance, reviewer and output hash: a retry never double-counts a decision,
-    and a changed output needs (and can get) a new decision from the same reviewer.
+    The approval gate never counts these rows: it counts the answers Airflow delivered to the
+    task instance (carried in the task's deferral kwargs). Each delivered answer is its own row
+    (0007): unique per task instance, try, reviewer, output hash and Airflow's ``responded_at``,
+    so a row written beforehand (forged, or from an earlier try) never hides a real answer.
     """
 
     __tablename__ = "approval_decision"
     __table_args__ = (
         UniqueConstraint(
-            "dag_id", "run_id", "task_id", "map_index", "reviewer", "output_hash",
-            name="uq_approval_decision_task_reviewer_output",
+            "dag_id", "run_id", "task_id", "map_index", "try_number", "reviewer", "output_hash",
+            "responded_at",
+            name="uq_approval_decision_answer",
         ),
     )  # fmt: skip
 
@@ -213,6 +216,8 @@ class ApprovalDecision(Base):
     output_hash: Mapped[str] = mapped_column(String(64))
     edits: Mapped[dict[str, Any] | None]
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    try_number: Mapped[int | None] = mapped_column(Integer)  # 0007
+    responded_at: Mapped[datetime | None]  # 0007: Airflow's time of the answer
 
 
 class ApprovalRequest(Base):

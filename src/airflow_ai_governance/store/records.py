@@ -26,6 +26,7 @@ from airflow_ai_governance.store.audit import append_event
 from airflow_ai_governance.store.engine import DB, session_scope
 from airflow_ai_governance.store.models import (
     ApprovalDecision,
+    ApprovalRequest,
     Base,
     CheckResult,
     DriftMeasurement,
@@ -179,6 +180,8 @@ def _find_approval(
     map_index: int,
     reviewer: str,
     output_hash: str | None,
+    try_number: int | None,
+    responded_at: datetime | None,
 ) -> ApprovalDecision | None:
     return session.scalars(
         sa.select(ApprovalDecision).filter_by(
@@ -188,6 +191,8 @@ def _find_approval(
             map_index=map_index,
             reviewer=reviewer,
             output_hash=output_hash,
+            try_number=try_number,
+            responded_at=responded_at,
         )
     ).first()
 
@@ -206,14 +211,18 @@ def record_approval(
     comment: str | None = None,
     edits: dict[str, Any] | None = None,
     governed_run_id: str | None = None,
+    try_number: int | None = None,
+    responded_at: datetime | None = None,
 ) -> ApprovalDecision:
-    """Record a reviewer's decision (audit: ``approval_recorded``, actor = reviewer).
+    """Record a reviewer's answer (audit: ``approval_recorded``, actor = reviewer).
 
-    Idempotent: a decision already stored for this task instance, reviewer and output hash (a retry, or a
-    concurrent duplicate) is returned unchanged and nothing new is written.
+    ``try_number`` and ``responded_at`` identify the answer Airflow delivered (the task's try,
+    Airflow's time of the response). Idempotent per answer: the same answer stored already (a
+    concurrent duplicate) is returned unchanged and nothing new is written. A record only: the
+    approval gate never counts rows of this table (see :mod:`airflow_ai_governance.gates.approval`).
     """
     _one_of(choice, APPROVAL_CHOICES, "choice")
-    key = (dag_id, run_id, task_id, map_index, reviewer, output_hash)
+    key = (dag_id, run_id, task_id, map_index, reviewer, output_hash, try_number, responded_at)
     row = ApprovalDecision(
         use_case_id=use_case_id,
         governed_run_id=governed_run_id,
@@ -227,9 +236,13 @@ def record_approval(
         output_hash=output_hash,
         edits=edits,
         at=utcnow(),
+        try_number=try_number,
+        responded_at=responded_at,
     )
     payload = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index}
     payload |= {"choice": choice, "comment": comment, "output_hash": output_hash, "edits": edits}
+    if try_number is not None or responded_at is not None:
+        payload |= {"try_number": try_number, "responded_at": responded_at}
     with session_scope(db) as session:
         existing = _find_approval(session, *key)
         if existing is None:
@@ -264,6 +277,128 @@ def list_approvals(
     )
     with session_scope(db, readonly=True) as session:
         return list(session.scalars(stmt))
+
+
+# ------------------------------------------------------------------------- approval requests
+APPROVAL_REQUEST_STATUSES: tuple[str, ...] = ("open", "approved", "rejected", "timeout", "closed")
+
+
+def _request_key(dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> dict[str, Any]:
+    return {
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "task_id": task_id,
+        "map_index": map_index,
+        "try_number": try_number,
+    }
+
+
+def save_approval_request(
+    db: DB,
+    *,
+    use_case_id: str,
+    policy_version: int,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    output_hash: str,
+    output: Any,
+    approvals_needed: int,
+    map_index: int = -1,
+    try_number: int = 1,
+    status: str = "open",
+    level: int = 0,
+    approvers: list[str] | None = None,
+    deadline: datetime | None = None,
+    governed_run_id: str | None = None,
+    actor: str = "airflow",
+) -> ApprovalRequest:
+    """Open or update the request of one approval task try (audit: ``approval_request_opened``,
+    ``approval_request_updated`` or ``approval_request_closed``).
+
+    The sidecar's record of the request for the inbox and the review view: the output under
+    review (the edited one after an edit), the escalation level, the approvals counted so far.
+    A status other than ``open`` closes it (``closed_at``).
+    """
+    _one_of(status, APPROVAL_REQUEST_STATUSES, "status")
+    key = _request_key(dag_id, run_id, task_id, map_index, try_number)
+    state: dict[str, Any] = {
+        "output_hash": output_hash,
+        "output": output,
+        "status": status,
+        "level": level,
+        "approvals_needed": approvals_needed,
+        "approvers": list(approvers or []),
+    }
+    if deadline is not None:
+        state["deadline"] = deadline
+    with session_scope(db) as session:
+        row = session.scalars(sa.select(ApprovalRequest).filter_by(**key).with_for_update()).first()
+        if row is None:
+            row = ApprovalRequest(
+                id=str(uuid.uuid4()),
+                use_case_id=use_case_id,
+                policy_version=policy_version,
+                governed_run_id=governed_run_id,
+                opened_at=utcnow(),
+                **key,
+                **state,
+            )
+            event = "approval_request_opened"
+        else:
+            for name, value in state.items():
+                setattr(row, name, value)
+            row.governed_run_id = governed_run_id or row.governed_run_id
+            event = "approval_request_updated"
+        row.updated_at = utcnow()
+        if status != "open":
+            row.closed_at, event = row.closed_at or utcnow(), "approval_request_closed"
+        else:
+            row.closed_at = None
+        payload = {**key, "request_id": row.id, "status": status, "level": level}
+        payload |= {
+            "output_hash": output_hash,
+            "approvers": list(approvers or []),
+            "needed": approvals_needed,
+        }
+        return _write(session, row, event, actor, payload, governed_run_id)
+
+
+def get_approval_request(
+    db: DB, dag_id: str, run_id: str, task_id: str, map_index: int = -1, try_number: int | None = None
+) -> ApprovalRequest | None:
+    """The request of one try of an approval task (the latest try when ``try_number`` is None)."""
+    stmt = sa.select(ApprovalRequest).filter_by(
+        dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index
+    )
+    if try_number is not None:
+        stmt = stmt.filter_by(try_number=try_number)
+    with session_scope(db, readonly=True) as session:
+        return session.scalars(stmt.order_by(ApprovalRequest.try_number.desc()).limit(1)).first()
+
+
+def close_approval_request(
+    db: DB,
+    *,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int = -1,
+    try_number: int = 1,
+    status: str = "closed",
+    actor: str = "airflow",
+) -> ApprovalRequest | None:
+    """Close the request of one try if it is still open (audit: ``approval_request_closed``);
+    ``None`` when there is none, or it was closed already."""
+    _one_of(status, APPROVAL_REQUEST_STATUSES, "status")
+    key = _request_key(dag_id, run_id, task_id, map_index, try_number)
+    with session_scope(db) as session:
+        row = session.scalars(sa.select(ApprovalRequest).filter_by(**key).with_for_update()).first()
+        if row is None or row.status != "open":
+            return None
+        row.status, row.closed_at, row.updated_at = status, utcnow(), utcnow()
+        payload = {**key, "request_id": row.id, "status": status, "level": row.level}
+        return _write(session, row, "approval_request_closed", actor, payload, row.governed_run_id)
 
 
 # -------------------------------------------------------------------------------- escalation

@@ -103,3 +103,46 @@ with DAG(
         python_callable=ai_step,
         inline_gates=True,
     )
+
+# Issue 8.1: a task upstream of the approval step writes approvals for it in the sidecar (through
+# the public API, by SQL claiming the current try, and for another map index). None may count.
+with DAG(
+    "aigov_test_forged_approval", schedule=None, tags=["ai-governance"], render_template_as_native_obj=True
+):
+    forged_flow = governed_workflow(
+        "product-claims", data="{{ dag_run.conf['data'] }}", python_callable=ai_step
+    )
+    assert forged_flow.approval is not None and forged_flow.standard is not None
+    approval_task_id = forged_flow.approval.task_id
+
+    @task
+    def forge_approvals(output: Any) -> None:
+        from datetime import UTC, datetime
+
+        from airflow_ai_governance.gates import output_hash
+        from airflow_ai_governance.store import ApprovalDecision, record_approval, session_scope
+
+        ti = get_current_context()["ti"]
+        where = {"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": approval_task_id}
+        digest = output_hash(output)
+        record_approval(
+            None, use_case_id="product-claims", **where, reviewer="lena", choice="approve", output_hash=digest
+        )
+        with session_scope(None) as session:
+            session.add(
+                ApprovalDecision(
+                    use_case_id="product-claims", **where, map_index=-1, reviewer="eric", choice="approve",
+                    output_hash=digest, try_number=1, responded_at=datetime.now(UTC),
+                )
+            )  # fmt: skip
+        record_approval(
+            None,
+            use_case_id="product-claims",
+            **where,
+            map_index=0,
+            reviewer="rachel",
+            choice="approve",
+            output_hash=digest,
+        )
+
+    forge_approvals(forged_flow.standard.output) >> forged_flow.approval

@@ -28,6 +28,7 @@ from airflow_ai_governance.store import (
 
 Cli = Callable[..., tuple[int, str, str]]
 TI = {"dag_id": "invoices", "run_id": "manual__1", "task_id": "triage"}
+ANSWER = {"try_number": 1, "responded_at": datetime(2026, 12, 1, 9, 30, tzinfo=UTC)}
 
 
 def _event_types(url: str) -> list[str]:
@@ -173,7 +174,13 @@ def test_concurrent_duplicate_approvals_count_once(db_url: str, use_case: str) -
         try:
             ids.append(
                 record_approval(
-                    db_url, use_case_id=use_case, **TI, reviewer="rita", choice="approve", output_hash="h1"
+                    db_url,
+                    use_case_id=use_case,
+                    **TI,
+                    reviewer="rita",
+                    choice="approve",
+                    output_hash="h1",
+                    **ANSWER,  # one answer Airflow delivered, recorded by concurrent duplicates
                 ).id
             )
         except Exception as exc:  # pragma: no cover - reported below
@@ -188,3 +195,52 @@ def test_concurrent_duplicate_approvals_count_once(db_url: str, use_case: str) -
     assert len(set(ids)) == 1
     assert len(list_approvals(db_url, **TI)) == 1
     assert _event_types(db_url) == ["approval_recorded"]
+
+
+def test_a_row_written_beforehand_never_hides_a_delivered_answer(db_url: str, use_case: str) -> None:
+    """A forged row (or one from an earlier try) with the same reviewer and output hash: the real
+    answer (its try and Airflow's time) is still recorded as its own row (fails before 0007)."""
+    forged = record_approval(
+        db_url, use_case_id=use_case, **TI, reviewer="rita", choice="approve", output_hash="h1"
+    )
+    real = record_approval(
+        db_url, use_case_id=use_case, **TI, reviewer="rita", choice="reject", output_hash="h1", **ANSWER
+    )
+    assert real.id != forged.id
+    assert (real.choice, real.try_number, real.responded_at) == ("reject", 1, ANSWER["responded_at"])
+    assert [(a.choice, a.try_number) for a in list_approvals(db_url, **TI)] == [
+        ("approve", None),
+        ("reject", 1),
+    ]
+
+
+def test_approval_request_opens_updates_and_closes(db_url: str, use_case: str) -> None:
+    from airflow_ai_governance.store import get_approval_request, save_approval_request
+
+    common = {"use_case_id": use_case, "policy_version": 1, **TI, "approvals_needed": 2}
+    opened = save_approval_request(db_url, **common, output_hash="h1", output=[{"a": 1}])
+    assert (opened.status, opened.approvers, opened.closed_at, opened.try_number) == ("open", [], None, 1)
+    save_approval_request(db_url, **common, output_hash="h2", output=[{"a": 2}], approvers=["rita"], level=1)
+    updated = get_approval_request(db_url, **TI)
+    assert updated is not None and updated.id == opened.id
+    assert (updated.output_hash, updated.output, updated.approvers, updated.level) == (
+        "h2",
+        [{"a": 2}],
+        ["rita"],
+        1,
+    )
+    save_approval_request(db_url, **common, output_hash="h2", output=[{"a": 2}], status="approved")
+    closed = get_approval_request(db_url, **TI, try_number=1)
+    assert closed is not None and closed.status == "approved" and closed.closed_at is not None
+    retry = save_approval_request(db_url, **common, try_number=2, output_hash="h1", output=[{"a": 1}])
+    assert retry.id != opened.id
+    latest = get_approval_request(db_url, **TI)
+    assert latest is not None and latest.try_number == 2
+    assert _event_types(db_url) == [
+        "approval_request_opened",
+        "approval_request_updated",
+        "approval_request_closed",
+        "approval_request_opened",
+    ]
+    with pytest.raises(ValueError, match="status must be one of"):
+        save_approval_request(db_url, **common, output_hash="h1", output=[], status="done")

@@ -14,5 +14,6 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0004_policy_change",
     "0006_ui_indexes",
     "0003_audit_mac",
+    "0007_approval_answers",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
