@@ -38,6 +38,9 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
 )
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.pop("AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN", None)
+# Production use cases refuse to redact without a redaction key (docs/security.md): the suite has
+# one; tests of the missing-key behaviour remove it.
+os.environ.setdefault("AIRFLOW__AI_GOVERNANCE__REDACTION_KEY", "test-redaction-key-" + "5" * 32)
 
 
 @pytest.fixture(scope="session")
