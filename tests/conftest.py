@@ -45,6 +45,9 @@ os.environ.setdefault(
     "AIRFLOW__AI_GOVERNANCE__AUDIT_CHECKPOINT_FILE",
     str(Path(os.environ["AIRFLOW_HOME"]) / "ai_governance_audit_checkpoints.jsonl"),
 )
+# Production use cases refuse to redact without a redaction key (docs/security.md): the suite has
+# one; tests of the missing-key behaviour remove it.
+os.environ.setdefault("AIRFLOW__AI_GOVERNANCE__REDACTION_KEY", "test-redaction-key-" + "5" * 32)
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,12 @@ from __future__ import annotations
 from airflow_ai_governance.boundary.redaction import (
     REDACTION_KEY_ENV,
     BoundaryResult,
+    RedactionKeyWarning,
+    UnscannableData,
     apply_boundary,
     mask_value,
     redact_text,
+    redaction_key,
 )
 from airflow_ai_governance.boundary.scanner import Scanner, ScannerBase, parse_types, scan_text
 from airflow_ai_governance.boundary.types import BoundaryAction, EntityType, Finding
@@ -27,11 +30,14 @@ __all__ = [
     "BoundaryResult",
     "EntityType",
     "Finding",
+    "RedactionKeyWarning",
     "Scanner",
     "ScannerBase",
+    "UnscannableData",
     "apply_boundary",
     "mask_value",
     "parse_types",
     "redact_text",
+    "redaction_key",
     "scan_text",
 ]

@@ -1,30 +1,39 @@
-"""Boundary actions: stable, type-labelled masks and :func:`apply_boundary`.
+"""Boundary actions: keyed, type-labelled masks and :func:`apply_boundary`.
 
-A mask looks like ``<EMAIL_ADDRESS:9f2c1a7e>``: the entity type and the first 8 hex digits of a keyed
-BLAKE2b digest of the *normalised* value (digits only for cards, SSNs and phones, upper case without
-spaces for IBANs, case-folded e-mail addresses, ...). The same value therefore always gets the same
-mask under the same key, so redacted data can still be joined and counted, while the mask does not
-reveal the value (the key is secret; without it a dictionary attack on the digest is not possible).
-The key comes from the ``key`` argument, else ``$AIGOV_REDACTION_KEY``, else a fixed default;
-set your own key in production.
+A mask looks like ``<EMAIL_ADDRESS:9f2c1a7e04b3d5e6a8c0f1d2e3b4a596>``: the entity type and 128 bits
+of HMAC-SHA256, under the redaction key, of the *normalised* value (digits only for cards, SSNs and
+phones, upper case without spaces for IBANs, case-folded e-mail addresses, ...). The same value
+gets the same mask under the same key, so redacted data can still be joined and counted; without
+the key nobody can tell which value a mask stands for, not even by trying every SSN (10^9 values)
+or every phone number: each guess needs the key. No unkeyed hash of a value is ever computed.
+
+The key (:func:`redaction_key`): the ``key`` argument, else ``$AIGOV_REDACTION_KEY``, else the
+governance key for the ``redaction`` purpose (:mod:`airflow_ai_governance.keys`: ``[ai_governance]
+redaction_key``, its ``_secret``/``_cmd`` variants, or the 0600 key file ``aigov db upgrade``
+writes). There is no built-in default key. Without a configured key, redaction for a production use
+case is refused (:class:`~airflow_ai_governance.keys.KeyMissing`); elsewhere a loud warning is
+logged and a random key of this process is used: masks are then unguessable but differ between
+processes (runs, workers), so they cannot be joined across runs.
 """
 
 from __future__ import annotations
 
-import numbers
+import hashlib
+import hmac
+import logging
 import os
+import secrets
+import threading
+import warnings
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
+from airflow_ai_governance.boundary._walk import UnscannableData, Walk
 from airflow_ai_governance.boundary.scanner import (
     Scanner,
     ScannerBase,
-    _index_path,
-    _key_path,
     dataframe_path,
 )
 from airflow_ai_governance.boundary.types import BoundaryAction, EntityType, Finding
@@ -32,21 +41,96 @@ from airflow_ai_governance.boundary.types import BoundaryAction, EntityType, Fin
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["REDACTION_KEY_ENV", "BoundaryResult", "apply_boundary", "mask_value", "redact_text"]
+__all__ = [
+    "REDACTION_KEY_ENV",
+    "BoundaryResult",
+    "RedactionKeyWarning",
+    "UnscannableData",
+    "apply_boundary",
+    "dataframe_path",
+    "mask_value",
+    "redact_text",
+    "redaction_key",
+]
+
+log = logging.getLogger(__name__)
 
 REDACTION_KEY_ENV = "AIGOV_REDACTION_KEY"
-_DEFAULT_KEY = b"airflow-ai-governance/redaction/v1"
+#: A redaction key shorter than this is refused (it could be guessed).
+MIN_KEY_BYTES = 32
+_MASK_BYTES = 16  # 128 bits: no collisions in practice, nothing to enumerate without the key
+_DOMAIN = b"airflow-ai-governance/mask/v2\x00"
+
+_ephemeral_lock = threading.Lock()
+_ephemeral: bytes | None = None
 
 
-def _key_bytes(key: str | bytes | None) -> bytes:
-    if key is None:
-        key = os.environ.get(REDACTION_KEY_ENV) or _DEFAULT_KEY
-    raw = key.encode("utf-8") if isinstance(key, str) else key
-    if len(raw) > 64:  # blake2b keys are at most 64 bytes
-        from hashlib import blake2b
+class RedactionKeyWarning(UserWarning):
+    """Redaction ran without a configured key: masks are random per process (not stable)."""
 
-        raw = blake2b(raw, digest_size=64).digest()
+
+def _checked(raw: bytes, source: str) -> bytes:
+    if len(raw) < MIN_KEY_BYTES:
+        from airflow_ai_governance.keys import KeyMissing
+
+        raise KeyMissing(
+            f"the redaction key from {source} is too short ({len(raw)} bytes; at least {MIN_KEY_BYTES}): "
+            'use a long random value, e.g. `python -c "import secrets; print(secrets.token_hex(32))"`'
+        )
     return raw
+
+
+def _ephemeral_key() -> bytes:
+    global _ephemeral
+    with _ephemeral_lock:
+        if _ephemeral is None:
+            _ephemeral = secrets.token_bytes(32)
+            message = (
+                "NO REDACTION KEY IS CONFIGURED: redaction masks use a random key of this process, so "
+                "they are not stable across runs or workers. Configure one: run `aigov db upgrade` "
+                "(it generates the key file) or set [ai_governance] redaction_key "
+                "(AIRFLOW__AI_GOVERNANCE__REDACTION_KEY, or redaction_key_secret for the secrets backend). "
+                "Production use cases refuse to redact without it."
+            )
+            log.warning(message)
+            warnings.warn(message, RedactionKeyWarning, stacklevel=3)
+        return _ephemeral
+
+
+def configured_redaction_key() -> bytes | None:
+    """The configured redaction key (``$AIGOV_REDACTION_KEY`` or :mod:`~airflow_ai_governance.keys`),
+    ``None`` when there is none. A key that is too short raises ``KeyMissing``."""
+    env = os.environ.get(REDACTION_KEY_ENV)
+    if env:
+        return _checked(env.encode("utf-8"), f"${REDACTION_KEY_ENV}")
+    from airflow_ai_governance.keys import get_key
+
+    return get_key("redaction")
+
+
+def redaction_key(key: str | bytes | None = None, *, production: bool = False) -> bytes:
+    """The key masks are made with.
+
+    ``key`` when given (at least 32 bytes); else the configured key; else, for ``production``,
+    :class:`~airflow_ai_governance.keys.KeyMissing` saying how to configure one; else (warning
+    loudly, once per process) a random key of this process.
+    """
+    if key is not None:
+        return _checked(key.encode("utf-8") if isinstance(key, str) else bytes(key), "the key argument")
+    configured = configured_redaction_key()
+    if configured is not None:
+        return configured
+    if production:
+        from airflow_ai_governance.keys import KeyMissing, key_file
+
+        raise KeyMissing(
+            "refusing to redact for a production use case without a redaction key (masks made with a "
+            "guessable or throw-away key would either reveal the values or not be stable): run "
+            f"`aigov db upgrade`, which generates {key_file()}, or set [ai_governance] redaction_key "
+            "(AIRFLOW__AI_GOVERNANCE__REDACTION_KEY, or redaction_key_secret to read it from the "
+            "secrets backend) to a random value of at least 32 characters"
+        )
+    return _ephemeral_key()
 
 
 def _normalise(etype: EntityType, value: str) -> str:
@@ -62,15 +146,47 @@ def _normalise(etype: EntityType, value: str) -> str:
     return value
 
 
-def mask_value(etype: EntityType | str, value: str, key: str | bytes | None = None) -> str:
-    """The stable mask of ``value``: ``<TYPE:xxxxxxxx>`` (keyed BLAKE2b of the normalised value)."""
-    from hashlib import blake2b
+class _Masker:
+    """Masks under one key (the HMAC state keyed once, copied per value)."""
 
-    etype = EntityType.parse(etype)
-    digest = blake2b(
-        _normalise(etype, value).encode("utf-8"), key=_key_bytes(key), digest_size=4, person=b"aigov-mask"
-    ).hexdigest()
-    return f"<{etype.value}:{digest}>"
+    __slots__ = ("_base",)
+
+    def __init__(self, key: bytes) -> None:
+        self._base = hmac.new(key, _DOMAIN, hashlib.sha256)
+
+    def mask(self, etype: EntityType, value: str) -> str:
+        mac = self._base.copy()
+        mac.update(etype.value.encode("ascii") + b"\x00")
+        mac.update(_normalise(etype, value).encode("utf-8", "surrogatepass"))
+        return f"<{etype.value}:{mac.digest()[:_MASK_BYTES].hex()}>"
+
+    def redact(self, text: str, findings: Sequence[Finding]) -> str:
+        spans = sorted((f.start, f.end, f.type) for f in findings if 0 <= f.start < f.end <= len(text))
+        if not spans:
+            return text
+        merged: list[list[Any]] = []
+        for start, end, etype in spans:
+            if merged and start < merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end, etype])
+        parts: list[str] = []
+        pos = 0
+        for start, end, etype in merged:
+            parts.append(text[pos:start])
+            parts.append(self.mask(etype, text[start:end]))
+            pos = end
+        parts.append(text[pos:])
+        return "".join(parts)
+
+
+def mask_value(etype: EntityType | str, value: str, key: str | bytes | None = None) -> str:
+    """The mask of ``value``: ``<TYPE:32 hex digits>`` (HMAC-SHA256 of the normalised value, 128 bits).
+
+    ``key``: see :func:`redaction_key` (no key configured: a random key of this process, with a
+    warning).
+    """
+    return _Masker(redaction_key(key)).mask(EntityType.parse(etype), value)
 
 
 def redact_text(text: str, findings: Sequence[Finding], key: str | bytes | None = None) -> str:
@@ -79,24 +195,9 @@ def redact_text(text: str, findings: Sequence[Finding], key: str | bytes | None 
     Overlapping spans are merged and masked as one (labelled with the type of the first), so no
     part of either value survives; spans outside the text are ignored.
     """
-    spans = sorted((f.start, f.end, f.type) for f in findings if 0 <= f.start < f.end <= len(text))
-    if not spans:
+    if not any(0 <= f.start < f.end <= len(text) for f in findings):
         return text
-    merged: list[list[Any]] = []
-    for start, end, etype in spans:
-        if merged and start < merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end, etype])
-    raw_key = _key_bytes(key)
-    parts: list[str] = []
-    pos = 0
-    for start, end, etype in merged:
-        parts.append(text[pos:start])
-        parts.append(mask_value(etype, text[start:end], raw_key))
-        pos = end
-    parts.append(text[pos:])
-    return "".join(parts)
+    return _Masker(redaction_key(key)).redact(text, findings)
 
 
 @dataclass(frozen=True)
@@ -151,17 +252,25 @@ def apply_boundary(
     *,
     key: str | bytes | None = None,
     columns: Sequence[Any] | None = None,
+    production: bool = False,
 ) -> BoundaryResult:
-    """Scan ``data`` (str, dict, list or pandas DataFrame) for the types in ``actions`` and apply them.
+    """Scan ``data`` for the types in ``actions`` and apply them.
+
+    ``data``: text, numbers, bytes, dicts (keys too), lists, tuples, sets, dataclasses, pydantic
+    models, numpy arrays, pandas DataFrames and Series, nested to any depth (see :mod:`._walk`).
 
     * ``record``: the finding is reported only;
-    * ``redact``: the span is replaced by its mask in the returned copy;
+    * ``redact``: the span is replaced by its mask in the returned copy (a number, or a key,
+      becomes its masked text);
     * ``block``: the finding is reported in ``BoundaryResult.blocked`` (and left as is).
 
     Types missing from ``actions`` are not reported. ``scanner`` defaults to the built-in
-    :class:`Scanner`; ``key`` is the redaction key (see :func:`mask_value`); ``columns`` limits a
-    DataFrame scan. Raises ``ValueError`` for an unknown type or action, ``TypeError`` for data of
-    another type.
+    :class:`Scanner`; ``key`` and ``production`` choose the redaction key (:func:`redaction_key`:
+    with a REDACT action and no configured key, ``production=True`` raises ``KeyMissing`` before
+    anything is scanned); ``columns`` limits the cells scanned of a top-level DataFrame. The input
+    is never mutated; parts without redaction are shared with it. Raises ``ValueError`` for an
+    unknown type or action, :class:`UnscannableData` (a ``TypeError``) for a value the scanner
+    cannot see into, never letting it pass unscanned.
     """
     parsed = _parse_actions(actions)
     if not parsed:
@@ -169,92 +278,13 @@ def apply_boundary(
     wanted = frozenset(parsed)
     if scanner is None:
         scanner = Scanner(wanted)
-    raw_key = _key_bytes(key)
     redact_types = frozenset(t for t, a in parsed.items() if a is BoundaryAction.REDACT)
-
-    findings: list[Finding] = []
-
-    def handle(text: str, path: str | None) -> str:
-        found = [f for f in scanner.scan_text(text) if f.type in wanted]
-        if path is not None:
-            found = [Finding(f.type, f.start, f.end, f.confidence, path) for f in found]
-        findings.extend(found)
-        to_mask = [f for f in found if f.type in redact_types]
-        return redact_text(text, to_mask, raw_key) if to_mask else text
-
-    if isinstance(data, str):
-        new_data: Any = handle(data, None)
-    elif isinstance(data, Mapping | list | tuple):
-        new_data = _rebuild(data, None, handle)
-    elif _is_dataframe(data):
-        new_data = _apply_dataframe(data, scanner, wanted, redact_types, raw_key, findings, columns)
-    else:
-        raise TypeError(
-            f"apply_boundary() takes str, dict, list or pandas.DataFrame data, not {type(data).__name__}"
-        )
+    mask: Callable[[str, list[Finding]], str] | None = None
+    if redact_types:
+        mask = _Masker(redaction_key(key, production=production)).redact
+    walk = Walk(scanner, wanted=wanted, redact=redact_types, mask=mask, rebuild=True, columns=columns)
+    new_data = walk.value(data)
+    findings = walk.findings
     blocked = [f for f in findings if parsed[f.type] is BoundaryAction.BLOCK]
     redacted = sum(1 for f in findings if f.type in redact_types)
     return BoundaryResult(data=new_data, findings=findings, blocked=blocked, redacted=redacted)
-
-
-#: Leaves without free text: passed on as they are, not scanned.
-_OPAQUE_LEAVES = (numbers.Number, date, time, timedelta, UUID)
-_OPAQUE_TYPE_NAMES = {("pandas", "NaTType"), ("pandas", "NAType"), ("numpy", "bool"), ("numpy", "bool_")}
-
-
-def _rebuild(node: Any, path: str | None, handle: Any) -> Any:
-    """A copy of ``node`` with every string passed through ``handle`` (same traversal as scan_record).
-
-    Fail closed: a value that may hold text the scanner cannot see (a pydantic model, a dataclass,
-    bytes, a DataFrame inside a record, any other object) raises ``TypeError`` naming its path,
-    instead of passing on unscanned.
-    """
-    if isinstance(node, str):
-        return handle(node, path)
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, numbers.Integral):
-        text = str(int(node))
-        new = handle(text, path)
-        return node if new == text else new
-    if isinstance(node, Mapping):
-        return {k: _rebuild(child, _key_path(path, k), handle) for k, child in node.items()}
-    if isinstance(node, list | tuple):
-        items = [_rebuild(child, _index_path(path, i), handle) for i, child in enumerate(node)]
-        return items if isinstance(node, list) else tuple(items)
-    kind = type(node)
-    if (
-        isinstance(node, _OPAQUE_LEAVES)
-        or (kind.__module__.split(".")[0], kind.__name__) in _OPAQUE_TYPE_NAMES
-    ):
-        return node
-    hint = " (e.g. model.model_dump())" if hasattr(node, "model_dump") else ""
-    raise TypeError(
-        f"cannot scan a {type(node).__name__} at {path or '(top level)'}: give the data as text, "
-        f"numbers, dicts and lists{hint}, or a whole DataFrame"
-    )
-
-
-def _apply_dataframe(
-    df: Any,
-    scanner: ScannerBase,
-    wanted: frozenset[EntityType],
-    redact_types: frozenset[EntityType],
-    raw_key: bytes,
-    findings: list[Finding],
-    columns: Sequence[Any] | None,
-) -> Any:
-    out = df.copy(deep=True)
-    positions = {name: i for i, name in enumerate(df.columns)}
-    for col, row, text, found in scanner.scan_cells(df, columns):
-        kept = [f for f in found if f.type in wanted]
-        if not kept:
-            continue
-        path = dataframe_path(col, row)
-        findings.extend(Finding(f.type, f.start, f.end, f.confidence, path) for f in kept)
-        to_mask = [f for f in kept if f.type in redact_types]
-        if to_mask:
-            if out[col].dtype.kind in "iu":  # an integer column becomes text once masked
-                out[col] = out[col].astype(object)
-            out.iat[row, positions[col]] = redact_text(text, to_mask, raw_key)
-    return out

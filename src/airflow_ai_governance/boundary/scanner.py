@@ -13,9 +13,7 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
-import numbers
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +21,7 @@ from airflow_ai_governance.boundary._rank import CELL_SEP as _CELL_SEP
 from airflow_ai_governance.boundary._rank import RANK as _RANK
 from airflow_ai_governance.boundary._rank import TYPE_BY_RANK as _TYPE_BY_RANK
 from airflow_ai_governance.boundary._rank import Hit as _Hit
+from airflow_ai_governance.boundary._walk import Walk, index_path, key_path
 from airflow_ai_governance.boundary.types import EntityType, Finding
 
 if TYPE_CHECKING:
@@ -63,44 +62,8 @@ def parse_types(types: Iterable[EntityType | str] | None) -> frozenset[EntityTyp
     return frozenset(EntityType.parse(t) for t in types)
 
 
-_IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-def _key_path(parent: str | None, key: object) -> str:
-    name = key if isinstance(key, str) else str(key)
-    if _IDENTIFIER_RE.match(name):
-        return name if parent is None else f"{parent}.{name}"
-    import json
-
-    quoted = f"[{json.dumps(name, ensure_ascii=False)}]"
-    return quoted if parent is None else parent + quoted
-
-
-def _index_path(parent: str | None, index: int) -> str:
-    return f"[{index}]" if parent is None else f"{parent}[{index}]"
-
-
-def iter_text_leaves(obj: Any) -> Iterator[tuple[str | None, str]]:
-    """Every scannable string of a record, depth-first in document order, with its path.
-
-    Strings are yielded as they are; integers (not booleans; numpy integers too) as their decimal
-    form, so a card number stored as a JSON number is scanned too. Mapping keys, floats and None are
-    not scanned; nor are other objects (``apply_boundary`` refuses them, see ``redaction.py``).
-    """
-    stack: list[tuple[str | None, Any]] = [(None, obj)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, str):
-            yield path, node
-        elif isinstance(node, bool) or node is None:
-            continue
-        elif isinstance(node, numbers.Integral):
-            yield path, str(int(node))
-        elif isinstance(node, Mapping):
-            items = list(node.items())
-            stack.extend((_key_path(path, k), child) for k, child in reversed(items))
-        elif isinstance(node, list | tuple):
-            stack.extend((_index_path(path, i), child) for i, child in reversed(list(enumerate(node))))
+_key_path = key_path
+_index_path = index_path
 
 
 def dataframe_path(column: object, row: int) -> str:
@@ -148,40 +111,49 @@ class ScannerBase:
     def scan_text(self, text: str) -> list[Finding]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def scan_record(self, obj: Any) -> list[Finding]:
-        """Findings in every string of a dict / list / str (recursively), with their field path."""
-        findings: list[Finding] = []
-        for path, text in iter_text_leaves(obj):
+    def scan_many(self, texts: Sequence[str]) -> Iterator[tuple[int, list[Finding]]]:
+        """``(position, findings)`` for every text of ``texts`` with findings, in order."""
+        for i, text in enumerate(texts):
             found = self.scan_text(text)
-            if path is None:
-                findings.extend(found)
-            else:
-                findings.extend(replace(f, path=path) for f in found)
-        return findings
+            if found:
+                yield i, found
+
+    def scan_record(self, obj: Any) -> list[Finding]:
+        """Findings in every text of a value, with their path (see :mod:`._walk` for what is text:
+        keys, numbers, bytes, dataclasses, pydantic models, DataFrames, ...); any depth.
+
+        Raises ``TypeError`` for a value the scanner cannot see into.
+        """
+        walk = Walk(self)
+        walk.value(obj)
+        return walk.findings
 
     def scan_cells(
         self, df: pd.DataFrame, columns: Sequence[Any] | None = None
     ) -> Iterator[tuple[Any, int, str, list[Finding]]]:
-        """``(column, row position, cell text, findings)`` for every cell with findings."""
+        """``(column, row position, cell text, findings)`` for every scalar cell with findings
+        (only the cells: :meth:`scan_dataframe` also scans labels, the index and nested records)."""
         cols = list(columns) if columns is not None else default_columns(df)
         for col in cols:
+            texts: list[str] = []
+            rows: list[int] = []
             for row, value in enumerate(df[col].tolist()):
                 text = _cell_text(value)
                 if text:
-                    found = self.scan_text(text)
-                    if found:
-                        yield col, row, text, found
+                    texts.append(text)
+                    rows.append(row)
+            for i, found in self.scan_many(texts):
+                yield col, rows[i], texts[i], found
 
     def scan_dataframe(self, df: pd.DataFrame, columns: Sequence[Any] | None = None) -> list[Finding]:
-        """Findings per cell of the given columns (default: text and integer columns).
+        """Findings in a DataFrame (or Series): cells of every text-bearing dtype (object, string,
+        category, numbers; ``columns`` limits them), column labels, the index, names and attrs.
 
-        ``Finding.path`` is ``<column>[<row position>]``; offsets are into the cell's text.
+        A cell's ``Finding.path`` is ``<column>[<row position>]``; offsets are into the cell's text.
         """
-        findings: list[Finding] = []
-        for col, row, _text, found in self.scan_cells(df, columns):
-            path = dataframe_path(col, row)
-            findings.extend(replace(f, path=path) for f in found)
-        return findings
+        walk = Walk(self, columns=columns)
+        walk.table(df)
+        return walk.findings
 
 
 class Scanner(ScannerBase):
@@ -225,43 +197,29 @@ class Scanner(ScannerBase):
             return [Finding(types[r], s, e, c) for s, e, r, c in hits if types[r] in wanted]
         return [Finding(types[r], s, e, c) for s, e, r, c in hits]
 
-    def scan_cells(
-        self, df: pd.DataFrame, columns: Sequence[Any] | None = None
-    ) -> Iterator[tuple[Any, int, str, list[Finding]]]:
-        """Vectorised: each column's cells are joined with a NUL separator and scanned in one pass."""
-        cols = list(columns) if columns is not None else default_columns(df)
-        for col in cols:
-            values = df[col].tolist()
-            texts: list[str] = []
-            rows: list[int] = []
-            for row, value in enumerate(values):
-                text = _cell_text(value)
-                if text:
-                    texts.append(text)
-                    rows.append(row)
-            if not texts:
-                continue
-            joined = _CELL_SEP.join(texts)
-            if joined.count(_CELL_SEP) != len(texts) - 1:  # a cell contains NUL itself
-                for row, text in zip(rows, texts, strict=True):
-                    found = self.scan_text(text)
-                    if found:
-                        yield col, row, text, found
-                continue
-            starts: list[int] = []
-            offset = 0
-            for text in texts:
-                starts.append(offset)
-                offset += len(text) + 1
-            per_cell: dict[int, list[Finding]] = {}
-            for f in self.scan_text(joined):
-                i = bisect.bisect_right(starts, f.start) - 1
-                base = starts[i]
-                if f.end > base + len(texts[i]):
-                    continue  # cannot happen (no pattern crosses NUL); kept as a guard
-                per_cell.setdefault(i, []).append(replace(f, start=f.start - base, end=f.end - base))
-            for i in sorted(per_cell):
-                yield col, rows[i], texts[i], per_cell[i]
+    def scan_many(self, texts: Sequence[str]) -> Iterator[tuple[int, list[Finding]]]:
+        """Vectorised: the texts are joined with a NUL separator and scanned in one pass."""
+        if len(texts) < 2:
+            yield from super().scan_many(texts)
+            return
+        joined = _CELL_SEP.join(texts)
+        if joined.count(_CELL_SEP) != len(texts) - 1:  # a text contains NUL itself
+            yield from super().scan_many(texts)
+            return
+        starts: list[int] = []
+        offset = 0
+        for text in texts:
+            starts.append(offset)
+            offset += len(text) + 1
+        per_text: dict[int, list[Finding]] = {}
+        for f in self.scan_text(joined):
+            i = bisect.bisect_right(starts, f.start) - 1
+            base = starts[i]
+            if f.end > base + len(texts[i]):
+                continue  # cannot happen (no pattern crosses NUL); kept as a guard
+            per_text.setdefault(i, []).append(replace(f, start=f.start - base, end=f.end - base))
+        for i in sorted(per_text):
+            yield i, per_text[i]
 
 
 @functools.lru_cache(maxsize=32)

@@ -108,6 +108,10 @@ def _parse_line(raw: bytes, lineno: int, field: str) -> tuple[Any, str]:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         raise BadLine(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise BadLine("JSON nested too deeply to parse") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        raise BadLine(f"invalid JSON value ({type(exc).__name__})") from None
     if not isinstance(obj, dict):
         raise BadLine(f"expected a JSON object, got {type(obj).__name__}")
     if "id" not in obj:
@@ -118,6 +122,16 @@ def _parse_line(raw: bytes, lineno: int, field: str) -> tuple[Any, str]:
     if not isinstance(text, str):
         raise BadLine(f"field {field!r} must be a string, got {type(text).__name__}")
     return obj["id"], text
+
+
+def _dump(record: dict[str, Any]) -> str:
+    """One output line; an ``id`` that UTF-8 cannot encode (a lone surrogate) is written escaped."""
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record, ensure_ascii=True)
+    return line
 
 
 class _Progress:
@@ -201,20 +215,25 @@ def _scan_stream(
                 continue
             try:
                 ident, text = _parse_line(raw, lineno, field)
-            except BadLine as exc:
+                found = scanner.scan_text(text)
+                out = _dump(
+                    {
+                        "id": ident,
+                        "findings": [{"type": f.type.value, "start": f.start, "end": f.end} for f in found],
+                    }
+                )
+            except MemoryError:
+                raise
+            except Exception as exc:  # one bad record never stops the scan of the rest
                 bad += 1
+                reason = str(exc) if isinstance(exc, BadLine) else f"cannot be scanned ({type(exc).__name__})"
                 if strict:
                     progress.close()
-                    _error(f"error: {name}:{lineno}: {exc}; stopping (--strict)")
+                    _error(f"error: {name}:{lineno}: {reason}; stopping (--strict)")
                     return EXIT_USAGE
-                _error(f"{name}:{lineno}: {exc}; line skipped")
+                _error(f"{name}:{lineno}: {reason}; line skipped")
                 continue
-            found = scanner.scan_text(text)
-            record = {
-                "id": ident,
-                "findings": [{"type": f.type.value, "start": f.start, "end": f.end} for f in found],
-            }
-            sink.write(json.dumps(record, ensure_ascii=False))
+            sink.write(out)
             sink.write("\n")
     finally:
         progress.close()

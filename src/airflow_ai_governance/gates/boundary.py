@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import errno
+import hashlib
+import hmac
+import json
+import logging
 import os
 import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from airflow_ai_governance.boundary import BoundaryAction, apply_boundary
+from airflow_ai_governance.boundary.redaction import configured_redaction_key
 from airflow_ai_governance.exceptions import DataBoundaryViolation
 from airflow_ai_governance.gates.preflight import (
     GovernedRunContext,
+    _hash_default,
     block,
     finish,
     output_hash,
     record_gate_check,
 )
-from airflow_ai_governance.policy import UseCasePolicy
+from airflow_ai_governance.keys import KeyMissing
+from airflow_ai_governance.policy import LifecycleState, UseCasePolicy
 from airflow_ai_governance.store import session_scope
+
+log = logging.getLogger(__name__)
 
 INPUT_KINDS = ("asset", "connection", "table", "path")
 CHECK = "data_boundary"
@@ -176,16 +185,97 @@ class BoundaryOutcome:
     findings: int
 
 
+#: Paths recorded per check (they never hold matched text; see boundary/_walk.py) and their length.
+MAX_PATHS = 50
+MAX_PATH_CHARS = 200
+
+
+def _short(path: str) -> str:
+    """A path cut in the middle when very long (a record nested thousands deep)."""
+    if len(path) <= MAX_PATH_CHARS:
+        return path
+    half = (MAX_PATH_CHARS - 1) // 2
+    return f"{path[:half]}\u2026{path[-half:]}"
+
+
+def is_production(ctx: GovernedRunContext) -> bool:
+    """Whether the step runs for production: the use case is in production or the DAG is tagged so."""
+    return ctx.state is LifecycleState.PRODUCTION or ctx.task.production
+
+
+def _input_hash(data: Any, clear_findings: bool) -> str | None:
+    """The run record's input hash. Data that still holds detected values in clear (``record``
+    findings) gets a keyed hash (HMAC-SHA256 under the redaction key), never a plain one: a plain
+    SHA-256 of a small record is reversed by trying every SSN or phone number. No key: no hash."""
+    if not clear_findings:
+        return _plain_hash(data)
+    key = configured_redaction_key()
+    if key is None:
+        return None
+    return hmac.new(key, b"aigov-input/v1\x00" + _canonical(data), hashlib.sha256).hexdigest()
+
+
+def _plain_hash(data: Any) -> str:
+    try:
+        return output_hash(data)
+    except RecursionError:  # deeper than json can encode: the same canonical form, iteratively
+        return hashlib.sha256(_canonical(data)).hexdigest()
+
+
+def _canonical(data: Any) -> bytes:
+    """Canonical JSON of ``data`` built without recursion (any depth)."""
+    try:
+        return json.dumps(
+            data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_hash_default
+        ).encode("utf-8", "surrogatepass")
+    except (RecursionError, TypeError, ValueError):
+        pass
+    out: list[str] = []
+    stack: list[Any] = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _Token):
+            out.append(node.text)
+        elif isinstance(node, Mapping):
+            items = sorted(((str(k), v) for k, v in node.items()), key=lambda kv: kv[0])
+            stack.append(_Token("}"))
+            for i, (k, v) in enumerate(reversed(items)):
+                stack.append(v)
+                stack.append(_Token(("" if i == len(items) - 1 else ",") + json.dumps(k) + ":"))
+            stack.append(_Token("{"))
+        elif isinstance(node, list | tuple):
+            stack.append(_Token("]"))
+            for i, v in enumerate(reversed(node)):
+                stack.append(v)
+                if i != len(node) - 1:
+                    stack.append(_Token(","))
+            stack.append(_Token("["))
+        else:
+            try:
+                out.append(json.dumps(node, ensure_ascii=False, default=_hash_default))
+            except (RecursionError, TypeError, ValueError):
+                out.append(json.dumps(repr(node)))
+    return "".join(out).encode("utf-8", "surrogatepass")
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    text: str
+
+
 def enforce_boundary(
     ctx: GovernedRunContext, data: Any, inputs: Iterable[str] = (), *, close_run: bool = True
 ) -> BoundaryOutcome:
     """Check inputs and scan ``data``; record the result; raise on a violation.
 
     Returns the data to pass on (redacted where the policy says so). Matched values are never
-    stored or logged: the sidecar gets counts per entity type and field paths only. The check is
-    recorded (committed) before this returns; with ``close_run=False`` (the gate runs inside the
-    AI task) the run stays open for the AI call, otherwise it is closed as ``success``. A violation
-    always closes the run as ``blocked``.
+    stored or logged, nor any unkeyed hash of them: the sidecar gets counts per entity type and
+    field paths that never show a key or label holding a finding (``[7].<key#3>``). Redaction for
+    production (use case in production or DAG tagged ``production``) needs a configured redaction
+    key: without one the step is refused before anything is scanned. The check is recorded
+    (committed) before this returns; with ``close_run=False`` (the gate runs inside the AI task) the
+    run stays open for the AI call, otherwise it is closed as ``success``. A violation always
+    closes the run as ``blocked``.
     """
     policy = ctx.policy
     boundary = policy.data_boundary
@@ -208,8 +298,41 @@ def enforce_boundary(
             check=CHECK,
         )
     actions = boundary.actions()
+    redacts = any(a is BoundaryAction.REDACT for a in actions.values())
+    production = is_production(ctx)
+    key_state = None
+    if redacts:
+        try:
+            key_state = "configured" if configured_redaction_key() is not None else None
+        except KeyMissing as exc:  # a key that is too short
+            block(
+                ctx,
+                DataBoundaryViolation,
+                f"data boundary of {ctx.use_case_id!r}: {exc}",
+                {"inputs": inputs, "redaction_key": "invalid"},
+                check=CHECK,
+            )
+        if key_state is None:
+            if production:
+                block(
+                    ctx,
+                    DataBoundaryViolation,
+                    f"data boundary of {ctx.use_case_id!r} (production) cannot redact: no redaction key is "
+                    "configured. Run `aigov db upgrade` (it generates the key file) or set "
+                    "[ai_governance] redaction_key (AIRFLOW__AI_GOVERNANCE__REDACTION_KEY, or "
+                    "redaction_key_secret for the secrets backend)",
+                    {"inputs": inputs, "redaction_key": "missing"},
+                    check=CHECK,
+                )
+            key_state = "process-local (masks differ between runs; configure a redaction key)"
+            log.warning(
+                "Data boundary of %s redacts WITHOUT A CONFIGURED REDACTION KEY: masks use a random key "
+                "of this process and differ between runs. Run `aigov db upgrade` or set "
+                "[ai_governance] redaction_key; production use cases refuse to run like this.",
+                ctx.use_case_id,
+            )
     try:
-        result = apply_boundary(data, {str(t): a for t, a in actions.items()})
+        result = apply_boundary(data, {str(t): a for t, a in actions.items()}, production=production)
     except TypeError as exc:  # data the scanner cannot see into: refused, never passed on unscanned
         block(
             ctx,
@@ -219,22 +342,26 @@ def enforce_boundary(
             check=CHECK,
         )
     summary = result.summary()
-    paths = sorted({f.path for f in result.findings if f.path})[:50]
+    paths = sorted({_short(f.path) for f in result.findings if f.path})[:MAX_PATHS]
     details: dict[str, Any] = {"inputs": inputs, "found": summary, "paths": paths}
+    if key_state is not None:
+        details["redaction_key"] = key_state
     if result.blocked:
         blocked = sorted({str(f.type) for f in result.blocked})
         details["blocked_types"] = blocked
+        where = sorted({_short(f.path or "(text)") for f in result.blocked})[:5]
         block(
             ctx,
             DataBoundaryViolation,
             f"data boundary of {ctx.use_case_id!r} blocks {', '.join(blocked)}: "
-            f"{len(result.blocked)} finding(s) at {', '.join(sorted({f.path or '(text)' for f in result.blocked})[:5])}",
+            f"{len(result.blocked)} finding(s) at {', '.join(where)}",
             details,
             check=CHECK,
         )
+    recorded = any(actions[f.type] is BoundaryAction.RECORD for f in result.findings)
     if result.redacted:
         outcome = "redacted"
-    elif any(actions[f.type] is BoundaryAction.RECORD for f in result.findings):
+    elif recorded:
         outcome = "recorded"
     else:
         outcome = "pass"
@@ -247,7 +374,7 @@ def enforce_boundary(
             ctx,
             "success",
             session,
-            input_hash=output_hash(result.data),
+            input_hash=_input_hash(result.data, recorded),
             details={"gate": ctx.gate, "outcome": outcome},
         )
     return BoundaryOutcome(result.data, outcome, summary, len(result.findings))

@@ -165,3 +165,29 @@ def test_progress_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     args = parser.parse_args(["boundary", "scan", str(path), "--output", str(tmp_path / "o.jsonl")])
     assert args.func(args) == 0
     assert "600 lines" in tty.getvalue() and "MB/s" in tty.getvalue()
+
+
+def test_one_bad_record_never_stops_the_scan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 8 item 10; fails before the fix: the deep line raised RecursionError and the scan of the
+    rest of the file stopped."""
+    deep = '{"id": 2, "text": "x", "meta": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    lines = [
+        json.dumps({"id": 1, "text": "mail jane@example.com"}),
+        deep,
+        json.dumps({"id": 3, "text": "card 4111 1111 1111 1111"}),
+        '{"id": ' + "9" * 5000 + ', "text": "x"}',  # beyond Python's integer digit limit
+        '{"id": "\\ud800", "text": "ip 10.0.0.1"}',  # an id UTF-8 cannot encode
+        json.dumps({"id": 6, "text": "nothing"}),
+    ]
+    code, out, err = run(["boundary", "scan", str(write(tmp_path, lines))], capsys)
+    assert code == 1
+    assert [r["id"] for r in out] == [1, 3, "\ud800", 6]
+    assert [[f["type"] for f in r["findings"]] for r in out] == [
+        ["EMAIL_ADDRESS"],
+        ["CREDIT_CARD"],
+        ["IP_ADDRESS"],
+        [],
+    ]
+    assert ":2: JSON nested too deeply to parse; line skipped" in err
+    assert ":4: invalid JSON value (ValueError); line skipped" in err
+    assert "2 bad lines skipped" in err and "jane" not in err

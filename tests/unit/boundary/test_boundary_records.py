@@ -37,7 +37,8 @@ def test_record_top_level_shapes() -> None:
     assert scanner.scan_record("mail a@example.com")[0].path is None
     assert scanner.scan_record(["x", "a@example.com"])[0].path == "[1]"
     assert scanner.scan_record(("a@example.com",))[0].path == "[0]"
-    assert scanner.scan_record({"a@example.com": "keys are not scanned"}) == []
+    (in_key,) = scanner.scan_record({"a@example.com": "keys are scanned, and never shown in a path"})
+    assert (in_key.type, in_key.path, in_key.start, in_key.end) == (E.EMAIL_ADDRESS, "<key#0>", 0, 13)
     assert scanner.scan_record({1: "a@example.com"})[0].path == '["1"]'
 
 
