@@ -95,7 +95,11 @@ def run_dags() -> dict[str, str]:
         home=HOME / "airflow",
         users=USERS,
         parallelism=4,
-        extra_env={"AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN": SIDECAR},
+        extra_env={
+            "AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN": SIDECAR,
+            # the keys `aigov db upgrade` generated into the demo's home (Airflow's home is below it)
+            "AIRFLOW__AI_GOVERNANCE__KEY_FILE": str(HOME / "ai_governance_keys.json"),
+        },
     )
     started = time.monotonic()
     with ExitStack() as stack:
