@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections.abc import Iterable
@@ -22,6 +23,8 @@ from contextlib import ExitStack
 from typing import IO, Any
 
 from airflow_ai_governance.boundary import EntityType, ScannerBase, parse_types
+
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 
 EXIT_OK = 0
 EXIT_BAD_LINES = 1
@@ -117,7 +120,10 @@ def _parse_line(raw: bytes, lineno: int, field: str) -> tuple[Any, str]:
     if "id" not in obj:
         raise BadLine("missing `id`")
     if field not in obj:
-        raise BadLine(f"missing the text field {field!r}")
+        # Field names that read as names (a key holding data, e.g. an e-mail, is never echoed).
+        texts = [k for k, v in obj.items() if k != "id" and isinstance(v, str) and _FIELD_NAME.fullmatch(k)]
+        hint = f" (its text fields: {', '.join(texts)}; choose one with --field {texts[0]})" if texts else ""
+        raise BadLine(f"missing the text field {field!r}{hint}")
     text = obj[field]
     if not isinstance(text, str):
         raise BadLine(f"field {field!r} must be a string, got {type(text).__name__}")

@@ -76,7 +76,7 @@ def test_bad_lines_are_reported_with_line_numbers_and_skipped(
         GOOD[0],
         "",  # blank lines are skipped silently
         "not json",
-        json.dumps({"id": 4}),
+        json.dumps({"id": 4, "body": "a", "lena@example.com": "b"}),
         json.dumps([1, 2]),
         json.dumps({"text": "no id"}),
         json.dumps({"id": 7, "text": 42}),
@@ -88,7 +88,11 @@ def test_bad_lines_are_reported_with_line_numbers_and_skipped(
     assert code == 1
     assert [line["id"] for line in out] == [1, "b"]
     assert f"{path}:3: invalid JSON" in err
-    assert f"{path}:4: missing the text field 'text'" in err
+    assert (
+        f"{path}:4: missing the text field 'text' (its text fields: body; choose one with --field body)"
+        in err
+    )
+    assert "lena@example.com" not in err  # a key that holds data is not echoed
     assert f"{path}:5: expected a JSON object, got list" in err
     assert f"{path}:6: missing `id`" in err
     assert f"{path}:7: field 'text' must be a string, got int" in err
