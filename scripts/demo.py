@@ -95,6 +95,8 @@ def run_dags() -> dict[str, str]:
         home=HOME / "airflow",
         users=USERS,
         parallelism=4,
+        # It says what it waits for every 15 s; a loaded 2-core machine needed over 240 s to start.
+        start_timeout=900.0,
         extra_env={
             "AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN": SIDECAR,
             # the keys `aigov db upgrade` generated into the demo's home (Airflow's home is below it)

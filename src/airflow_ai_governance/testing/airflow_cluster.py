@@ -1334,7 +1334,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--env", action="append", default=[], metavar="KEY=VALUE", help="extra env (repeatable)"
     )
     parser.add_argument("--keep-home", action="store_true", help="keep a temporary AIRFLOW_HOME at exit")
-    parser.add_argument("--start-timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--start-timeout",
+        type=float,
+        default=900.0,
+        help="seconds to wait for Airflow to become healthy (default 900: a loaded machine is slow)",
+    )
     args = parser.parse_args(argv)
 
     users = _parse_users(args.users)
