@@ -17,13 +17,14 @@ from airflow.exceptions import AirflowClusterPolicyViolation
 from airflow.policies import hookimpl
 from airflow.sdk.definitions.mappedoperator import MappedOperator
 
-from airflow_ai_governance.exceptions import SidecarUnavailable
+from airflow_ai_governance.exceptions import AuditChainBroken, SidecarUnavailable
 from airflow_ai_governance.gates.structure import (
     GovernedTask,
     parse_inline_gates,
     registry,
     structure_problems,
 )
+from airflow_ai_governance.keys import KeyMissing
 
 
 def _governance(task: Any) -> tuple[str | None, Any, Any]:
@@ -72,7 +73,7 @@ def check_dag(dag: Any) -> None:
         return
     try:
         problems += structure_problems(dag.dag_id, tasks, registry)
-    except SidecarUnavailable as exc:
+    except (SidecarUnavailable, AuditChainBroken, KeyMissing) as exc:  # down, tampered registry, no key
         raise AirflowClusterPolicyViolation(
             f"DAG {dag.dag_id!r} has governed tasks but their policies cannot be checked: {exc}"
         ) from exc

@@ -54,6 +54,24 @@ def test_tier2_dag_without_approval_is_rejected(governed_sidecar: str, tmp_path:
     assert "HumanApprovalOperator(use_case='invoice-triage') downstream" in error
 
 
+def test_a_tampered_registry_row_rejects_the_dag(governed_sidecar: str, tmp_path: Path) -> None:
+    """Issue 8 item 5: invoice-triage's state set by SQL: parse time refuses with the mismatch
+    named (fails before the fix: the DAG was checked against the tampered row)."""
+    import sqlite3
+
+    from airflow_ai_governance.store import dispose_engines
+    from airflow_ai_governance.store.engine import sqlite_path
+
+    dispose_engines()
+    database = sqlite3.connect(sqlite_path(governed_sidecar))
+    database.execute("UPDATE use_case SET state = 'pilot' WHERE id = 'invoice-triage'")
+    database.commit()
+    database.close()
+    error = _error(_bag(tmp_path, TIER2_WITHOUT_APPROVAL))
+    assert "AirflowClusterPolicyViolation" in error
+    assert "registry state is 'pilot' but the audit chain gives 'production'" in error
+
+
 def test_complete_tier2_dag_is_accepted(governed_sidecar: str, tmp_path: Path) -> None:
     body = (
         TIER2_WITHOUT_APPROVAL

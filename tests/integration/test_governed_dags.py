@@ -245,13 +245,23 @@ def test_unapproved_input_is_refused(dagbag: Any, governed_sidecar: str, tmp_pat
 def test_preflight_refuses_use_cases_that_may_not_run_here(
     dagbag: Any, governed_sidecar: str, tmp_path: Path, dag_id: str, state: str, expected: str
 ) -> None:
-    from airflow_ai_governance.store import session_scope
-    from airflow_ai_governance.store.models import UseCase
+    from airflow_ai_governance.store import dispose_engines, session_scope
+    from airflow_ai_governance.store.engine import sqlite_path
+    from airflow_ai_governance.store.registry import transition
+    from helpers.setup import register_and_promote
 
-    with session_scope(governed_sidecar) as session:  # what a later promote/suspend leaves behind
-        row = session.get(UseCase, "meeting-summaries")
-        assert row is not None
-        row.state = state
+    # Through the registry (a row changed by SQL is refused as RegistryTampered: see the store tests).
+    if state == "suspended":
+        with session_scope(governed_sidecar) as session:
+            transition(session, "meeting-summaries", "suspended", actor="gina", reason="paused")
+    else:  # a sidecar where the use cases went live only up to `state`
+        dispose_engines()
+        path = sqlite_path(governed_sidecar)
+        assert path is not None
+        path.unlink()
+        register_and_promote(
+            governed_sidecar, [Path(__file__).parents[2] / "dags" / "governance"], "gina", to=state
+        )
     marker = tmp_path / "called"
     dag_run = _run(dagbag, dag_id, marker, "Notes.")
     assert _task_states(dag_run)["meeting_summaries.data_boundary"] == "failed"

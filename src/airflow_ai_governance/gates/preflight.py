@@ -143,11 +143,13 @@ def resume(governed_run_id: str, task: TaskRef, *, gate: str, db: str | None = N
         if run is None:
             raise LookupError(f"no governed run {governed_run_id!r} in the sidecar")
         row = get_use_case(session, run.use_case_id)
-        check_use_case(session, row)  # the state must be the chain's (fail closed)
+        pinned = policy_version(session, run.use_case_id, run.policy_version)
+        # The state and the pinned version must be the chain's (fail closed).
+        check_use_case(session, row, pinned=(run.policy_version, pinned))
         state = LifecycleState(row.state)
         ctx = GovernedRunContext(
             run.use_case_id,
-            policy_version(session, run.use_case_id, run.policy_version),
+            pinned,
             run.policy_version,
             state,
             run.id,

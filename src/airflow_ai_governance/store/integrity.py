@@ -171,13 +171,25 @@ def _lifecycle_events(session: Session, use_case_id: str, key: ChainKey) -> list
 
 
 def check_use_case(
-    session: Session, row: UseCase, policy: UseCasePolicy | None = None, *, key: ChainKey | None = None
+    session: Session,
+    row: UseCase,
+    policy: UseCasePolicy | None = None,
+    *,
+    pinned: tuple[int, UseCasePolicy] | None = None,
+    key: ChainKey | None = None,
 ) -> None:
     """Raise :class:`RegistryTampered` unless ``row`` (and ``policy``, its version in force, when
-    given) equals the state the use case's verified chain events give. Needs the audit key."""
+    given; and ``pinned``, a ``(version, policy)`` a waiting run was pinned to) equals the state
+    the use case's verified chain events give. Needs the audit key."""
     key = key or audit_chain_key()
     derived = derive(_lifecycle_events(session, row.id, key), row.id)
     problems = derived.mismatches(row, policy.content_hash if policy is not None else None)
+    if pinned is not None and derived.content_hashes.get(pinned[0]) != pinned[1].content_hash:
+        problems.append(
+            f"policy version {pinned[0]} has content hash {pinned[1].content_hash[:12]}... but the audit "
+            f"chain recorded {(derived.content_hashes.get(pinned[0]) or 'none')[:12]}...: the stored policy "
+            "document was changed"
+        )
     if problems:
         raise RegistryTampered(row.id, problems, derived.last_seq)
 

@@ -95,6 +95,35 @@ def test_audit_keyset_pagination_and_verify(sidecar: str) -> None:
     assert (verify["ok"], verify["checked"], verify["head_seq"]) == (True, 5, 5)
 
 
+def test_verify_badge_reports_a_tampered_registry_and_a_missing_key(
+    sidecar: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Issue 8 item 5: the chain badge fails when the registry differs from the chain (fails
+    before the fix: the registry was not compared) and when no audit key is configured."""
+    import sqlite3
+
+    from airflow_ai_governance.plugins import api
+    from airflow_ai_governance.store.audit import forget_audit_key
+    from airflow_ai_governance.store.engine import sqlite_path
+
+    database = sqlite3.connect(sqlite_path(sidecar))
+    database.execute("UPDATE use_case SET state = 'production' WHERE id = 'invoice-triage'")
+    database.commit()
+    database.close()
+    monkeypatch.setattr(api, "VERIFY", api._VerifyCache())
+    verify = client(GOVERNANCE).get("/api/v1/audit/verify").json()
+    assert (verify["ok"], verify["first_bad_seq"]) == (False, None)
+    assert "registry state is 'production' but the audit chain gives 'approved'" in verify["reason"]
+    assert client(GOVERNANCE).get("/api/v1/use-cases/invoice-triage").status_code == 409
+
+    monkeypatch.delenv("AIRFLOW__AI_GOVERNANCE__AUDIT_KEY")
+    monkeypatch.setenv("AIRFLOW__AI_GOVERNANCE__KEY_FILE", str(tmp_path / "none.json"))
+    forget_audit_key()
+    monkeypatch.setattr(api, "VERIFY", api._VerifyCache())
+    verify = client(GOVERNANCE).get("/api/v1/audit/verify").json()
+    assert verify["ok"] is False and "no audit key is configured" in verify["reason"]
+
+
 def test_unreachable_sidecar_is_503_with_what_to_do(sidecar: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(
         "AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN", "postgresql+psycopg://postgres@127.0.0.1:1/x"

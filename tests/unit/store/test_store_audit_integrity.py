@@ -388,3 +388,22 @@ def test_registry_changes_through_the_registry_verify(live: str, run_cli: Cli) -
     code, result, text = _verify(run_cli, live)
     assert (code, result["ok"], result["registry_problems"]) == (0, True, [])
     assert "registry matches the chain" in text
+
+
+def test_a_waiting_run_does_not_resume_on_a_tampered_registry(live: str, tamper: Any) -> None:
+    """A run waiting for its reviewers resumes only if the state is the chain's: suspended by the
+    registry, set back to production by SQL, it is refused."""
+    from airflow_ai_governance.gates.preflight import resume
+
+    ctx = preflight(USE_CASE, TaskRef("d", "r", "t"), gate="human_approval", db=live)
+    assert (
+        resume(ctx.governed_run_id, TaskRef("d", "r", "t"), gate="human_approval", db=live).state
+        == "production"
+    )
+    with session_scope(live) as session:
+        transition(session, USE_CASE, "suspended", actor="gina", reason="incident")
+    _sql(tamper, live, "UPDATE {s}use_case SET state = 'production' WHERE id = 'meeting-summaries'")
+    with pytest.raises(
+        RegistryTampered, match="registry state is 'production' but the audit chain gives 'suspended'"
+    ):
+        resume(ctx.governed_run_id, TaskRef("d", "r", "t"), gate="human_approval", db=live)

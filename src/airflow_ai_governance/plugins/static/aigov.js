@@ -79,8 +79,11 @@
         if (body.ok) {
           badge.textContent = "chain verified: " + body.checked + " events";
           badge.className = "badge good";
-        } else {
+        } else if (body.first_bad_seq !== null && body.first_bad_seq !== undefined) {
           badge.textContent = "chain BROKEN at seq " + body.first_bad_seq;
+          badge.className = "badge bad";
+        } else {  // the registry differs from the chain, untrusted checkpoints, no audit key
+          badge.textContent = "chain check FAILED: " + String(body.reason || "").slice(0, 120);
           badge.className = "badge bad";
         }
         badge.title = (body.reason || "every link checks") + " · verified " + body.verified_at + (body.cached ? " (cached)" : "");
