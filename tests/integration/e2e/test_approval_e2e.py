@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from airflow_ai_governance.testing import AirflowClient
+from airflow_ai_governance.testing import AirflowClient, AirflowCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow_e2e, pytest.mark.timeout(600)]
 
@@ -38,9 +38,11 @@ def _wait_reparked(client: AirflowClient, run_id: str, timeout: float = 120) -> 
 
 
 def test_forged_approval_does_not_pass_on_a_real_airflow(
-    airflow_client: AirflowClient, e2e_sidecar_db_url: str
+    airflow_cluster: AirflowCluster, e2e_sidecar_db_url: str
 ) -> None:
     from airflow_ai_governance.store import ApprovalDecision, ApprovalRequest, AuditEvent
+
+    airflow_client = airflow_cluster.client(timeout=120.0)  # a shared, loaded machine: slow answers
 
     airflow_client.wait_for_dag(DAG_ID, timeout=120)
     airflow_client.unpause(DAG_ID)

@@ -8,6 +8,7 @@ must still wait for people (``test_approval_e2e.py``).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import DAG, get_current_context, task
@@ -27,7 +28,13 @@ def draft(data: Any) -> Any:
     return CLAIMS
 
 
-with DAG("aigov_e2e_forged_approval", schedule=None, tags=["ai-governance"]) as dag:
+# Retries: on a loaded machine a worker can fail a task before it runs (slow DAG import).
+with DAG(
+    "aigov_e2e_forged_approval",
+    schedule=None,
+    tags=["ai-governance"],
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=5)},
+) as dag:
     flow = governed_workflow(
         "product-claims", data="Benchmarks of the ingestion service.", python_callable=draft
     )
