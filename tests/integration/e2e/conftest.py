@@ -133,7 +133,11 @@ def airflow_cluster(
         home=tmp_path_factory.mktemp("airflow-home"),
         users=E2E_USERS,
         parallelism=4,
-        extra_env={"AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN": e2e_sidecar_db_url},
+        extra_env={
+            "AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN": e2e_sidecar_db_url,
+            # production use cases refuse to redact without a redaction key (tests/conftest.py sets one)
+            "AIRFLOW__AI_GOVERNANCE__REDACTION_KEY": os.environ["AIRFLOW__AI_GOVERNANCE__REDACTION_KEY"],
+        },
         migrate=False,  # airflow_metadata_db_url is migrated already
     )
     try:

@@ -121,6 +121,9 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
                     "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
                     "AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN": sidecar,
                     "AIRFLOW__AI_GOVERNANCE__GOVERNANCE_ROLES": "ADMIN,OP",
+                    "AIRFLOW__AI_GOVERNANCE__REDACTION_KEY": os.environ[
+                        "AIRFLOW__AI_GOVERNANCE__REDACTION_KEY"
+                    ],
                 },
             )
             try:
