@@ -137,6 +137,7 @@ def airflow_cluster(
             "AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN": e2e_sidecar_db_url,
             # the keyed audit chain: every component writes with the tests' audit key
             "AIRFLOW__AI_GOVERNANCE__AUDIT_KEY": os.environ["AIRFLOW__AI_GOVERNANCE__AUDIT_KEY"],
+            # production use cases refuse to redact without a redaction key (tests/conftest.py sets one)
             "AIRFLOW__AI_GOVERNANCE__REDACTION_KEY": os.environ["AIRFLOW__AI_GOVERNANCE__REDACTION_KEY"],
         },
         migrate=False,  # airflow_metadata_db_url is migrated already

@@ -122,6 +122,9 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
                     "AIRFLOW__AI_GOVERNANCE__SQL_ALCHEMY_CONN": sidecar,
                     "AIRFLOW__AI_GOVERNANCE__AUDIT_KEY": os.environ["AIRFLOW__AI_GOVERNANCE__AUDIT_KEY"],
                     "AIRFLOW__AI_GOVERNANCE__GOVERNANCE_ROLES": "ADMIN,OP",
+                    "AIRFLOW__AI_GOVERNANCE__REDACTION_KEY": os.environ[
+                        "AIRFLOW__AI_GOVERNANCE__REDACTION_KEY"
+                    ],
                 },
             )
             try:
