@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -99,6 +100,36 @@ def redact_text(text: str, findings: Sequence[Finding], key: str | bytes | None 
     return "".join(parts)
 
 
+def _mask_pattern() -> re.Pattern[str]:
+    """A mask as :func:`mask_value` writes it (type names and digest length taken from it)."""
+    sample = mask_value(EntityType.EMAIL_ADDRESS, "x", b"k")
+    digits = len(sample) - len(f"<{EntityType.EMAIL_ADDRESS.value}:>")
+    names = "|".join(sorted(re.escape(t.value) for t in EntityType))
+    return re.compile(rf"<(?:{names}):[0-9a-f]{{{digits}}}>")
+
+
+_MASK: re.Pattern[str] | None = None
+
+
+def outside_masks(text: str, found: list[Finding]) -> list[Finding]:
+    """``found`` without findings that lie inside a mask already in ``text``.
+
+    Data redacted by a boundary upstream is scanned again before an AI step; a mask is never the
+    value it hides (``<SECRET:1a2b3c4d>`` would otherwise read as a secret and be masked, or
+    blocked, a second time). Only exact masks qualify: a digest of the mask's own length, so a
+    real value cannot hide behind the syntax.
+    """
+    global _MASK
+    if not found or "<" not in text:
+        return found
+    if _MASK is None:
+        _MASK = _mask_pattern()
+    spans = [m.span() for m in _MASK.finditer(text)]
+    if not spans:
+        return found
+    return [f for f in found if not any(s <= f.start and f.end <= e for s, e in spans)]
+
+
 @dataclass(frozen=True)
 class BoundaryResult:
     """What :func:`apply_boundary` found and did.
@@ -175,7 +206,7 @@ def apply_boundary(
     findings: list[Finding] = []
 
     def handle(text: str, path: str | None) -> str:
-        found = [f for f in scanner.scan_text(text) if f.type in wanted]
+        found = outside_masks(text, [f for f in scanner.scan_text(text) if f.type in wanted])
         if path is not None:
             found = [Finding(f.type, f.start, f.end, f.confidence, path) for f in found]
         findings.extend(found)
@@ -247,7 +278,7 @@ def _apply_dataframe(
     out = df.copy(deep=True)
     positions = {name: i for i, name in enumerate(df.columns)}
     for col, row, text, found in scanner.scan_cells(df, columns):
-        kept = [f for f in found if f.type in wanted]
+        kept = outside_masks(text, [f for f in found if f.type in wanted])
         if not kept:
             continue
         path = dataframe_path(col, row)

@@ -7,7 +7,7 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from airflow_ai_governance.boundary import BoundaryAction, apply_boundary
@@ -24,6 +24,9 @@ from airflow_ai_governance.store import session_scope
 
 INPUT_KINDS = ("asset", "connection", "table", "path")
 CHECK = "data_boundary"
+#: The boundary applied again inside an AI task to exactly what it received (after template
+#: rendering and XCom resolution), when the data-boundary gate is a separate task upstream.
+AI_INPUT_CHECK = "ai_input_boundary"
 
 #: Turns an opened input file (binary) and its resolved path into data.
 Parser = Callable[[BinaryIO, str], Any]
@@ -177,7 +180,12 @@ class BoundaryOutcome:
 
 
 def enforce_boundary(
-    ctx: GovernedRunContext, data: Any, inputs: Iterable[str] = (), *, close_run: bool = True
+    ctx: GovernedRunContext,
+    data: Any,
+    inputs: Iterable[str] = (),
+    *,
+    close_run: bool = True,
+    check: str = CHECK,
 ) -> BoundaryOutcome:
     """Check inputs and scan ``data``; record the result; raise on a violation.
 
@@ -185,7 +193,8 @@ def enforce_boundary(
     stored or logged: the sidecar gets counts per entity type and field paths only. The check is
     recorded (committed) before this returns; with ``close_run=False`` (the gate runs inside the
     AI task) the run stays open for the AI call, otherwise it is closed as ``success``. A violation
-    always closes the run as ``blocked``.
+    always closes the run as ``blocked``. ``check`` names the recorded check: ``data_boundary``
+    for the gate, :data:`AI_INPUT_CHECK` when an AI task re-applies it to what it received.
     """
     policy = ctx.policy
     boundary = policy.data_boundary
@@ -197,7 +206,7 @@ def enforce_boundary(
             DataBoundaryViolation,
             f"inputs outside the approved inputs of {ctx.use_case_id!r}: {', '.join(bad)}",
             {"unapproved_inputs": bad, "approved": _approved_list(policy)},
-            check=CHECK,
+            check=check,
         )
     if boundary is None:
         block(
@@ -205,7 +214,7 @@ def enforce_boundary(
             DataBoundaryViolation,
             f"use case {ctx.use_case_id!r} has no data_boundary in its policy",
             {},
-            check=CHECK,
+            check=check,
         )
     actions = boundary.actions()
     try:
@@ -216,7 +225,7 @@ def enforce_boundary(
             DataBoundaryViolation,
             f"data boundary of {ctx.use_case_id!r}: {exc}",
             {"inputs": inputs, "unscannable": str(exc)},
-            check=CHECK,
+            check=check,
         )
     summary = result.summary()
     paths = sorted({f.path for f in result.findings if f.path})[:50]
@@ -230,7 +239,7 @@ def enforce_boundary(
             f"data boundary of {ctx.use_case_id!r} blocks {', '.join(blocked)}: "
             f"{len(result.blocked)} finding(s) at {', '.join(sorted({f.path or '(text)' for f in result.blocked})[:5])}",
             details,
-            check=CHECK,
+            check=check,
         )
     if result.redacted:
         outcome = "redacted"
@@ -239,10 +248,10 @@ def enforce_boundary(
     else:
         outcome = "pass"
     if not close_run:
-        record_gate_check(ctx, outcome, details, check=CHECK)
+        record_gate_check(ctx, outcome, details, check=check)
         return BoundaryOutcome(result.data, outcome, summary, len(result.findings))
     with session_scope(ctx.db) as session:  # the check and the closed run record, together
-        record_gate_check(ctx, outcome, details, session, check=CHECK)
+        record_gate_check(ctx, outcome, details, session, check=check)
         finish(
             ctx,
             "success",
@@ -251,3 +260,11 @@ def enforce_boundary(
             details={"gate": ctx.gate, "outcome": outcome},
         )
     return BoundaryOutcome(result.data, outcome, summary, len(result.findings))
+
+
+def refuse_ai_input(
+    ctx: GovernedRunContext, message: str, details: dict[str, Any], *, check: str
+) -> NoReturn:
+    """Refuse what an AI task would receive before any of it is scanned or used (e.g. a value
+    taken from the Airflow context): recorded as a failed ``check``, run ``blocked``, raised."""
+    block(ctx, DataBoundaryViolation, message, details, check=check)
