@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
 import threading
 import warnings
@@ -39,7 +40,7 @@ from airflow_ai_governance.boundary.scanner import (
 from airflow_ai_governance.boundary.types import BoundaryAction, EntityType, Finding
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
 __all__ = [
     "REDACTION_KEY_ENV",
@@ -200,6 +201,51 @@ def redact_text(text: str, findings: Sequence[Finding], key: str | bytes | None 
     return _Masker(redaction_key(key)).redact(text, findings)
 
 
+def _mask_pattern() -> re.Pattern[str]:
+    """A mask as :meth:`_Masker.mask` writes it: a known type, a colon and the digest in hex."""
+    names = "|".join(sorted(re.escape(t.value) for t in EntityType))
+    return re.compile(rf"<(?:{names}):[0-9a-f]{{{_MASK_BYTES * 2}}}>")
+
+
+_MASK: re.Pattern[str] | None = None
+
+
+def outside_masks(text: str, found: list[Finding]) -> list[Finding]:
+    """``found`` without findings that lie inside a mask already in ``text``.
+
+    Data redacted by a boundary upstream is scanned again before an AI step; a mask is never the
+    value it hides (``<SECRET:1a2b3c4d>`` would otherwise read as a secret and be masked, or
+    blocked, a second time). Only exact masks qualify: a digest of the mask's own length, so a
+    real value cannot hide behind the syntax.
+    """
+    global _MASK
+    if not found or "<" not in text:
+        return found
+    if _MASK is None:
+        _MASK = _mask_pattern()
+    spans = [m.span() for m in _MASK.finditer(text)]
+    if not spans:
+        return found
+    return [f for f in found if not any(s <= f.start and f.end <= e for s, e in spans)]
+
+
+class _MaskAware(ScannerBase):
+    """``scanner`` not reporting what lies inside a mask already in the text (see :func:`outside_masks`)."""
+
+    def __init__(self, scanner: ScannerBase) -> None:
+        self.inner = scanner
+        self.types = scanner.types
+
+    def scan_text(self, text: str) -> list[Finding]:
+        return outside_masks(text, self.inner.scan_text(text))
+
+    def scan_many(self, texts: Sequence[str]) -> Iterator[tuple[int, list[Finding]]]:
+        for i, found in self.inner.scan_many(texts):
+            kept = outside_masks(texts[i], found)
+            if kept:
+                yield i, kept
+
+
 @dataclass(frozen=True)
 class BoundaryResult:
     """What :func:`apply_boundary` found and did.
@@ -282,7 +328,9 @@ def apply_boundary(
     mask: Callable[[str, list[Finding]], str] | None = None
     if redact_types:
         mask = _Masker(redaction_key(key, production=production)).redact
-    walk = Walk(scanner, wanted=wanted, redact=redact_types, mask=mask, rebuild=True, columns=columns)
+    walk = Walk(
+        _MaskAware(scanner), wanted=wanted, redact=redact_types, mask=mask, rebuild=True, columns=columns
+    )
     new_data = walk.value(data)
     findings = walk.findings
     blocked = [f for f in findings if parsed[f.type] is BoundaryAction.BLOCK]

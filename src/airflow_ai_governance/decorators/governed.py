@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.ai.decorators.llm import _LLMDecoratedOperator
@@ -32,6 +32,11 @@ class _GovernedDecoratedOperator(DecoratedOperator, GovernedAITaskOperator):
             op_kwargs=op_kwargs,
             **kwargs,
         )
+
+    def determine_kwargs(self, context: Mapping[str, Any]) -> Mapping[str, Any]:
+        # DecoratedOperator defines its own (same as PythonOperator's) and comes first in the MRO:
+        # the governed one must run, or the function would get its arguments unchecked.
+        return GovernedAITaskOperator.determine_kwargs(self, context)
 
 
 class _GovernedLLMDecoratedOperator(LLMGovernanceMixin, _LLMDecoratedOperator):

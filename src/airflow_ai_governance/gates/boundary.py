@@ -11,7 +11,7 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from airflow_ai_governance.boundary import BoundaryAction, apply_boundary
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 INPUT_KINDS = ("asset", "connection", "table", "path")
 CHECK = "data_boundary"
+#: The boundary applied again inside an AI task to exactly what it received (after template
+#: rendering and XCom resolution), when the data-boundary gate is a separate task upstream.
+AI_INPUT_CHECK = "ai_input_boundary"
 
 #: Turns an opened input file (binary) and its resolved path into data.
 Parser = Callable[[BinaryIO, str], Any]
@@ -264,7 +267,12 @@ class _Token:
 
 
 def enforce_boundary(
-    ctx: GovernedRunContext, data: Any, inputs: Iterable[str] = (), *, close_run: bool = True
+    ctx: GovernedRunContext,
+    data: Any,
+    inputs: Iterable[str] = (),
+    *,
+    close_run: bool = True,
+    check: str = CHECK,
 ) -> BoundaryOutcome:
     """Check inputs and scan ``data``; record the result; raise on a violation.
 
@@ -275,7 +283,8 @@ def enforce_boundary(
     key: without one the step is refused before anything is scanned. The check is recorded
     (committed) before this returns; with ``close_run=False`` (the gate runs inside the AI task) the
     run stays open for the AI call, otherwise it is closed as ``success``. A violation always
-    closes the run as ``blocked``.
+    closes the run as ``blocked``. ``check`` names the recorded check: ``data_boundary`` for the
+    gate, :data:`AI_INPUT_CHECK` when an AI task re-applies it to what it received.
     """
     policy = ctx.policy
     boundary = policy.data_boundary
@@ -287,7 +296,7 @@ def enforce_boundary(
             DataBoundaryViolation,
             f"inputs outside the approved inputs of {ctx.use_case_id!r}: {', '.join(bad)}",
             {"unapproved_inputs": bad, "approved": _approved_list(policy)},
-            check=CHECK,
+            check=check,
         )
     if boundary is None:
         block(
@@ -295,7 +304,7 @@ def enforce_boundary(
             DataBoundaryViolation,
             f"use case {ctx.use_case_id!r} has no data_boundary in its policy",
             {},
-            check=CHECK,
+            check=check,
         )
     actions = boundary.actions()
     redacts = any(a is BoundaryAction.REDACT for a in actions.values())
@@ -339,7 +348,7 @@ def enforce_boundary(
             DataBoundaryViolation,
             f"data boundary of {ctx.use_case_id!r}: {exc}",
             {"inputs": inputs, "unscannable": str(exc)},
-            check=CHECK,
+            check=check,
         )
     summary = result.summary()
     paths = sorted({_short(f.path) for f in result.findings if f.path})[:MAX_PATHS]
@@ -356,7 +365,7 @@ def enforce_boundary(
             f"data boundary of {ctx.use_case_id!r} blocks {', '.join(blocked)}: "
             f"{len(result.blocked)} finding(s) at {', '.join(where)}",
             details,
-            check=CHECK,
+            check=check,
         )
     recorded = any(actions[f.type] is BoundaryAction.RECORD for f in result.findings)
     if result.redacted:
@@ -366,10 +375,10 @@ def enforce_boundary(
     else:
         outcome = "pass"
     if not close_run:
-        record_gate_check(ctx, outcome, details, check=CHECK)
+        record_gate_check(ctx, outcome, details, check=check)
         return BoundaryOutcome(result.data, outcome, summary, len(result.findings))
     with session_scope(ctx.db) as session:  # the check and the closed run record, together
-        record_gate_check(ctx, outcome, details, session, check=CHECK)
+        record_gate_check(ctx, outcome, details, session, check=check)
         finish(
             ctx,
             "success",
@@ -378,3 +387,11 @@ def enforce_boundary(
             details={"gate": ctx.gate, "outcome": outcome},
         )
     return BoundaryOutcome(result.data, outcome, summary, len(result.findings))
+
+
+def refuse_ai_input(
+    ctx: GovernedRunContext, message: str, details: dict[str, Any], *, check: str
+) -> NoReturn:
+    """Refuse what an AI task would receive before any of it is scanned or used (e.g. a value
+    taken from the Airflow context): recorded as a failed ``check``, run ``blocked``, raised."""
+    block(ctx, DataBoundaryViolation, message, details, check=check)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from airflow_ai_governance.exceptions import UseCaseNotFound
+from airflow_ai_governance.gates.dataflow import Source, flow_problems
 from airflow_ai_governance.policy import LifecycleState, UseCasePolicy
 from airflow_ai_governance.store import session_scope
 from airflow_ai_governance.store.registry import current_policy
@@ -57,13 +58,16 @@ class GovernedTask:
     upstream: frozenset[str]
     downstream: frozenset[str]
     inline: frozenset[str] = field(default_factory=frozenset)  # gates the task runs inside itself
+    #: where an AI task's data arguments come from (see :mod:`.dataflow`)
+    sources: tuple[Source, ...] = ()
 
 
 Lookup = Callable[[str], tuple[LifecycleState, UseCasePolicy] | None]
 
 
 def structure_problems(dag_id: str, tasks: Iterable[GovernedTask], lookup: Lookup) -> list[str]:
-    """One message per missing gate, unknown or retired use case (empty: the DAG is compliant)."""
+    """One message per missing gate, unknown or retired use case, and AI data argument that does not
+    come from the use case's data boundary (empty: the DAG is compliant)."""
     tasks = list(tasks)
     problems: list[str] = []
     by_id = {t.task_id: t for t in tasks}
@@ -82,6 +86,16 @@ def structure_problems(dag_id: str, tasks: Iterable[GovernedTask], lookup: Looku
             continue
         if task.gate != "ai_task":
             continue
+        problems += flow_problems(
+            where,
+            task.sources,
+            use_case=task.use_case,
+            boundaries={
+                t.task_id for t in tasks if t.gate == "data_boundary" and t.use_case == task.use_case
+            },
+            upstream=task.upstream,
+            inline_boundary="data_boundary" in task.inline,
+        )
         gates = policy.effective_gates
         for gate, operator in GATE_OPERATORS.items():
             if not getattr(gates, gate) or gate in task.inline:

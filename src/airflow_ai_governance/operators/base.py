@@ -16,7 +16,13 @@ from airflow_ai_governance.exceptions import (
     UseCaseNotRunnable,
 )
 from airflow_ai_governance.gates import GovernedRunContext, TaskRef, finish, preflight, resume
-from airflow_ai_governance.gates.boundary import enforce_boundary, input_ref
+from airflow_ai_governance.gates.boundary import (
+    AI_INPUT_CHECK,
+    CHECK,
+    enforce_boundary,
+    input_ref,
+    refuse_ai_input,
+)
 from airflow_ai_governance.gates.output_standard import enforce_output_standard
 from airflow_ai_governance.gates.structure import parse_inline_gates
 
@@ -101,7 +107,13 @@ class GovernedMixin:
             )
 
     def check_boundary(
-        self, run: GovernedRunContext, data: Any, inputs: list[str], *, close_run: bool
+        self,
+        run: GovernedRunContext,
+        data: Any,
+        inputs: list[str],
+        *,
+        close_run: bool,
+        check: str = CHECK,
     ) -> Any:
         """The data-boundary gate: returns ``data`` as it may pass on (redacted where the policy says).
 
@@ -109,9 +121,10 @@ class GovernedMixin:
         ``blocked`` and fails the task without retry.
         """
         with gate_errors():
-            outcome = enforce_boundary(run, data, inputs, close_run=close_run)
+            outcome = enforce_boundary(run, data, inputs, close_run=close_run, check=check)
         self.log.info(
-            "Data boundary of %s: %s (%d finding(s): %s)",
+            "Data boundary (%s) of %s: %s (%d finding(s): %s)",
+            check,
             self.use_case,
             outcome.outcome,
             outcome.findings,
@@ -122,6 +135,26 @@ class GovernedMixin:
     def check_inputs_inline(self, run: GovernedRunContext, data: Any) -> Any:
         """The data-boundary gate inside the AI task, on what the model will see (run left open)."""
         return self.check_boundary(run, data, [input_ref(i) for i in self.inputs], close_run=False)
+
+    def guard_ai_input(self, run: GovernedRunContext, data: Any) -> Any:
+        """The use case's boundary on exactly what the AI callable or model is about to receive.
+
+        Always applied, after template rendering and XCom resolution: with the data-boundary gate
+        inline this *is* that gate (``data_boundary``, approved ``inputs`` checked too); with the
+        gate as its own task upstream it is applied again (``ai_input_boundary``: masks written
+        upstream are not findings), so a value that reached the task another way (a template over
+        ``params`` or ``dag_run.conf``, a literal, another task's XCom) is blocked, redacted or
+        recorded as the policy says before the call. Returns what may be passed on.
+        """
+        if "data_boundary" in self.inline_gates:
+            return self.check_inputs_inline(run, data)
+        return self.check_boundary(run, data, [], close_run=False, check=AI_INPUT_CHECK)
+
+    def refuse_ai_input(self, run: GovernedRunContext, message: str, details: dict[str, Any]) -> None:
+        """Refuse an AI input outright (recorded as the failed boundary check, no retry)."""
+        check = CHECK if "data_boundary" in self.inline_gates else AI_INPUT_CHECK
+        with gate_errors():
+            refuse_ai_input(run, message, details, check=check)
 
     def check_output_standard(
         self, context: Context, run: GovernedRunContext, output: Any, run_fields: dict[str, Any] | None = None

@@ -24,14 +24,17 @@ class LLMGovernanceMixin(GovernedMixin):
     ``model`` (a pydantic-ai ``Model``, e.g. a ``FunctionModel``) replaces the connection's model:
     for tests and offline demos. Without it the connection ``llm_conn_id`` is used unchanged.
     ``output_field`` passes on one field of a structured output (e.g. the list of records in
-    ``{"claims": [...]}``), so the output-standard gate sees records. With ``inline_gates`` the
-    user prompt is checked by the data-boundary gate (and redacted) right before the model sees it,
-    and the output must meet the output standard before it passes on.
+    ``{"claims": [...]}``), so the output-standard gate sees records. Right before the model call
+    the use case's boundary is applied to the rendered user prompt, system prompt and model
+    settings (check ``ai_input_boundary``; with ``inline_gates`` this is the data-boundary gate
+    itself, approved ``inputs`` included), and the model gets them redacted where the policy says.
+    With the output-standard gate inline the output must meet the standard before it passes on.
     """
 
     governance_gate = "ai_task"
     _governed: GovernedRunContext
     _llm_call: dict[str, Any]
+    _checked_prompt: Any = None
 
     # Each operator class defines its own ``__init__`` (calling this): Airflow's BaseOperatorMeta
     # wraps ``__init__`` (default_args, XComArg dependencies) only where a class defines one.
@@ -49,15 +52,39 @@ class LLMGovernanceMixin(GovernedMixin):
         self.set_inline_gates(inline_gates, inputs)
 
     def _create_agent(self, *, output_type: Any, instructions: str) -> Agent[object, Any]:
+        instructions = self._guard_model_input(instructions)
         if self.model is None:
             return super()._create_agent(output_type=output_type, instructions=instructions)  # type: ignore[misc,no-any-return]
         from pydantic_ai import Agent
 
         return Agent(self.model, output_type=output_type, instructions=instructions or None)
 
+    def _guard_model_input(self, instructions: str) -> str:
+        """The use case's boundary on what the model is about to see, rendered and final: the user
+        prompt (for ``@task.governed_llm`` the prompt the function built from its inputs), the
+        system prompt/instructions and the model settings sent with the request. The prompt is
+        replaced by what passed (redacted where the policy says); returns the instructions."""
+        prompt = getattr(self, "prompt", None)
+        settings = getattr(self, "model_settings", None)
+        if not instructions and not settings:
+            checked_prompt = self.guard_ai_input(self._governed, prompt)
+        else:
+            data: dict[str, Any] = {"prompt": prompt}
+            if instructions:
+                data["system_prompt"] = instructions
+            if settings:
+                data["model_settings"] = dict(settings)
+            checked = self.guard_ai_input(self._governed, data)
+            checked_prompt = checked["prompt"]
+            instructions = checked.get("system_prompt", instructions)
+            if settings:
+                self.model_settings = checked["model_settings"]
+        self.prompt = self._checked_prompt = checked_prompt
+        return instructions
+
     def _run_llm(self, context: Context, agent: Any, user_prompt: Any, *, usage_limits: Any) -> Any:
-        if "data_boundary" in self.inline_gates:
-            user_prompt = self.check_inputs_inline(self._governed, user_prompt)
+        if user_prompt is not getattr(self, "_checked_prompt", None):  # not what the boundary saw
+            user_prompt = self.guard_ai_input(self._governed, user_prompt)
         self._llm_call["input_hash"] = output_hash(user_prompt)
         started = time.perf_counter()
         result = super()._run_llm(context, agent, user_prompt, usage_limits=usage_limits)  # type: ignore[misc]
@@ -73,6 +100,7 @@ class LLMGovernanceMixin(GovernedMixin):
     def execute(self, context: Context) -> Any:
         run = self._governed = self.governance_preflight(context)
         self._llm_call = {}
+        self._checked_prompt = None
         try:
             output = super().execute(context)  # type: ignore[misc]
             if self.output_field is not None:
