@@ -22,6 +22,7 @@ import re
 
 from airflow_ai_governance.boundary import validators as v
 from airflow_ai_governance.boundary._rank import CELL_SEP, RANK, Hit
+from airflow_ai_governance.boundary.normalize import normalize
 from airflow_ai_governance.boundary.types import EntityType
 
 _R_SECRET = RANK[EntityType.SECRET]
@@ -81,6 +82,8 @@ def email_pass(text: str, out: list[Hit]) -> None:
         if local is None or local.end() > 64:
             continue
         start = at - local.end()
+        if text.endswith("://", 0, start):
+            continue  # the user part of a URL (https://key@host), not an address
         if text[start] == "." or text[at - 1] == "." or ".." in text[start:at]:
             continue
         if _domain_ok(m.group(1)):
@@ -137,7 +140,7 @@ _NUMERIC_RE = re.compile(
     r"(?<![0-9][+(0-9])"  # inside a run of digits nothing can start: one cheap check prunes it
     r"(?:"
     # IBAN: this is the first check digit, after a two-letter country code that starts a token
-    r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9_][A-Z]{2}[0-9])(?P<iban>[0-9](?:[ \-]?[A-Z0-9]){11,34}+)"
+    r"(?<=[A-Za-z]{2}[0-9])(?<![A-Za-z0-9_][A-Za-z]{2}[0-9])(?P<iban>[0-9](?:[ \-]?[A-Za-z0-9]){11,34}+)"
     # every other type: not right after a letter or '_'
     r"|(?<![A-Za-z_][+(0-9])(?:"
     # IPv4: dotted quad, not part of a longer dotted number
@@ -146,10 +149,10 @@ _NUMERIC_RE = re.compile(
     # payment card and SSN: not the tail of an amount, a path, a reference, ...
     r"|(?<=[0-9])(?<![.,+\-/#$€£¥%*=&@][0-9])(?:"
     # payment card: 4-4-4-4(-3) with one consistent separator, or 4-6-4 / 4-6-5 (Diners, Amex)
-    r"(?P<card>[0-9]{3}(?:(?P<s>[ \-]?)[0-9]{4}(?P=s)[0-9]{4}(?P=s)[0-9]{1,4}(?:(?P=s)[0-9]{1,3})?"
-    r"|(?P<t>[ \-]?)[0-9]{6}(?P=t)[0-9]{4,5}))(?![A-Za-z0-9_]|[.,\-/][0-9])"
+    r"(?P<card>(?>[0-9]{3}(?:(?P<s>[ \-.]?)[0-9]{4}(?P=s)[0-9]{4}(?:(?P=s)[0-9]{1,4}(?:(?P=s)[0-9]{1,3})?)?"
+    r"|(?P<t>[ \-]?)[0-9]{6}(?P=t)[0-9]{4,5})))(?![A-Za-z0-9_]|[.,\-/][0-9])"
     # US SSN: 3-2-4 with one consistent separator, or 9 bare digits (confirmed by context)
-    r"|(?P<ssn>[0-9]{2}(?:(?P<u>[ \-])[0-9]{2}(?P=u)[0-9]{4}|[0-9]{6}))(?![A-Za-z0-9_]|[.,\-/:][0-9])"
+    r"|(?P<ssn>[0-9]{2}(?:(?P<u>[ \-.])[0-9]{2}(?P=u)[0-9]{4}|[0-9]{6}))(?![A-Za-z0-9_]|[.,\-/:][0-9])"
     r")"
     # phone candidate: a run of digits and separators with at least 7 digits, parsed in Python
     r"|(?<![+\-/#$€£¥%*=&@][+(0-9])(?<![0-9][.,][+(0-9])"
@@ -173,12 +176,17 @@ def _iban_end(text: str, start: int, stop: int) -> int | None:
     Accepts the electronic form (no separators) and the print form (groups of four separated by
     one space or one hyphen, consistently); the country's IBAN length decides where it ends.
     """
-    expected = v.IBAN_LENGTHS.get(text[start : start + 2])
+    head = text[start:stop]
+    if not head[:2].isupper():
+        if not head[:2].islower() or head.upper() != head.swapcase():
+            return None  # lower case is accepted when the whole IBAN is lower case, not mixed
+        head = head.upper()
+    expected = v.IBAN_LENGTHS.get(head[:2])
     if expected is None:
         return None
-    head = text[start:stop]
     sep = head[4:5]
     if sep in (" ", "-"):
+        head = head.split("-" if sep == " " else " ", 1)[0]  # one separator throughout
         total = 0
         end = start
         for part in head.split(sep):
@@ -205,11 +213,11 @@ def _iban_end(text: str, start: int, stop: int) -> int | None:
     return end if v.iban_checksum_ok(electronic) else None
 
 
-_SSN_CONTEXT = ("ssn", "social security", "soc. sec", "soc sec", "ss#", "ss #", "ss no", "taxpayer")
+_SSN_CONTEXT = ("ssn", "social security", "soc  sec", "soc sec", "ss#", "ss #", "ss no", "taxpayer")
 _VERSION_WORDS = frozenset(
     {"version", "release", "build", "firmware", "ver", "rev", "v", "versión", "versione"}
 )
-_LAST_WORD_RE = re.compile(r"(\w+)[^\w\x00]{0,3}\Z")  # the word right before (same cell)
+_LAST_WORD_RE = re.compile(r"(\w+)[^\w\x00]{0,4}\Z")  # the word right before (same cell)
 
 
 def _ipv4_end(text: str, start: int, candidate: str) -> int | None:
@@ -218,7 +226,7 @@ def _ipv4_end(text: str, start: int, candidate: str) -> int | None:
         if (octet[0] == "0" and len(octet) > 1) or int(octet) > 255:
             return None
     word = _LAST_WORD_RE.search(text, max(0, start - 16), start)
-    if word is not None and word.group(1).lower() in _VERSION_WORDS:
+    if word is not None and word.group(1).lower().rpartition("_")[2] in _VERSION_WORDS:
         return None  # "version 1.2.3.4" is a version, not an address
     if prefix and int(prefix) > 32:
         return start + len(address)
@@ -242,8 +250,9 @@ def numeric_pass(text: str, out: list[Hit], active: frozenset[EntityType]) -> No
             if want_phone and start >= phone_end:
                 phone_end = _phone_at(text, start, m.group(), out) or phone_end
             # Whether or not it was a phone number, something of higher priority (a card, an IP)
-            # may start inside the run: scan on after its first digit group.
-            pos = _FIRST_GROUP_RE.match(text, start).end()  # type: ignore[union-attr]
+            # may start inside the run: scan on after its opening bracket or '+' ("(515-50-8646)"
+            # is an SSN in brackets), else after its first digit group.
+            pos = start + 1 if text[start] in "+(" else _FIRST_GROUP_RE.match(text, start).end()  # type: ignore[union-attr]
             continue
         if kind == "iban":
             if want_iban:
@@ -258,9 +267,15 @@ def numeric_pass(text: str, out: list[Hit], active: frozenset[EntityType]) -> No
                     out.append((start, end, _R_IP, 0.9))
                     continue
         elif kind == "card":
-            if want_card and v.is_valid_card(m.group().translate(_NON_DIGITS)):
-                out.append((start, pos, _R_CARD, 0.99))
-                continue
+            if want_card:
+                digits = m.group().translate(_NON_DIGITS)
+                if v.is_valid_card(digits):
+                    out.append((start, pos, _R_CARD, 0.99))
+                    continue
+                if v.luhn_ok(digits) and len(set(digits)) > 1 and _has_context(text, start, _CARD_WORDS):
+                    # a Luhn-valid number the text calls a card, outside the IIN table
+                    out.append((start, pos, _R_CARD, 0.8))
+                    continue
         elif kind == "ssn" and want_ssn:
             hit = _ssn_hit(text, start, m.group(), m.group("u") is None)
             if hit is not None:
@@ -277,17 +292,50 @@ def numeric_pass(text: str, out: list[Hit], active: frozenset[EntityType]) -> No
 _FIRST_GROUP_RE = re.compile(r"[+(]*[0-9]*")
 
 
+_ABBREVIATION_RE = re.compile(r"(?<![^\W\d_])(soc|sec|no|nr|num|tel)\. ")
+
+
+def _ssn_context(text: str, start: int) -> bool:
+    """An SSN keyword before ``start`` in the same clause ("Soc. Sec. No." is one phrase)."""
+    window = _ABBREVIATION_RE.sub(r"\1  ", _window_before(text, start, 40))
+    cut = max(window.rfind("\n"), window.rfind(". "), window.rfind(";"))
+    if cut >= 0:
+        window = window[cut + 1 :]
+    return any(word in window for word in _SSN_CONTEXT)
+
+
 def _ssn_hit(text: str, start: int, candidate: str, bare: bool) -> Hit | None:
+    end = start + len(candidate)
     if bare:  # 9 bare digits: only with an SSN keyword right before, in the same clause
-        window = _window_before(text, start, 40, clause=True)
-        if not any(word in window for word in _SSN_CONTEXT):
+        if not _ssn_context(text, start):
             return None
         digits, confidence = candidate, 0.7
     else:
         digits, confidence = candidate.translate(_NON_DIGITS), 0.85
-    if not v.is_valid_ssn(digits):
-        return None
-    return (start, start + len(candidate), _R_SSN, confidence)
+        if candidate[3] == " " and text[end : end + 1] == " " and text[end + 1 : end + 2].isdigit():
+            return None  # "200 01 0001 00": the first groups of a longer spaced number
+    if v.is_valid_ssn(digits):
+        if not bare and _has_contact_context(text, start, end) and not _ssn_context(text, start):
+            return None  # "call me at 200 01 0001": the words around it say phone number
+        return (start, end, _R_SSN, confidence)
+    if v.ssn_shape_ok(digits) and (bare or _ssn_context(text, start)):
+        # The text says it is an SSN: a sample number (078-05-1120) or an ITIN-like 9xx area is
+        # still reported as one, never as the phone number it could also be read as.
+        return (start, end, _R_SSN, 0.75)
+    return None
+
+
+_WORD_RE = re.compile(r"[^\W\d_]+")
+_CARD_WORDS = frozenset(
+    "card cards cc credit debit visa mastercard amex maestro jcb diners discover pan karte "
+    "kreditkarte carte tarjeta carta kaart cartão".split()
+)
+
+
+def _has_context(text: str, start: int, words: frozenset[str], size: int = 40) -> bool:
+    """Whether one of ``words`` occurs as a word before ``start``, in the same clause and cell."""
+    window = _window_before(text, start, size, clause=True)
+    return not words.isdisjoint(_WORD_RE.findall(window))
 
 
 # ------------------------------------------------------------------------------------------- phone
@@ -308,8 +356,14 @@ def _phone_at(text: str, start: int, candidate: str, out: list[Hit]) -> int:
         candidate = candidate[:-1].rstrip(_PHONE_TRIM)
     result = _phone_match(text, start, candidate)
     if result is None and candidate.startswith("("):
-        start += 1  # "(651-329-0456)": the parentheses wrap the whole number
-        result = _phone_match(text, start, candidate[1:])
+        result = _phone_match(text, start + 1, candidate[1:])
+        if result is not None:
+            start += 1  # "(651-329-0456)": the parentheses wrap the whole number
+    if result is None or result[0] < len(candidate):
+        # In contact context ("call me at", "Phone:", "... fax") a number is judged by its shape.
+        shaped = _contact_shape(text, start, candidate)
+        if shaped is not None and (result is None or shaped[0] > result[0]):
+            result = shaped
     if result is None:
         return 0
     size = len(text)
@@ -412,7 +466,7 @@ def _looks_like_date(digits: list[str]) -> bool:
 # North American numbers in their usual national forms: (415) 555-0132, 415-555-0132, 415.555.0132,
 # 415 555 0132, 1-415-555-0132, 1 (415) 555-0132. Separators between NXX and XXXX are ' ', '-' or '.'.
 _NANP_RE = re.compile(
-    r"(?:1[ \-.]?)?\((?P<a>[2-9][0-9]{2})\)[ ]?(?P<b>[2-9][0-9]{2})[ \-.](?P<c>[0-9]{4})"
+    r"(?:1[ \-.]?)?\((?P<a>[2-9][0-9]{2})\)[ ]?(?P<b>[2-9][0-9]{2})[ \-.]?(?P<c>[0-9]{4})"
     r"|(?:1(?P<s0>[ \-.]))?(?P<d>[2-9][0-9]{2})(?P<s1>[ \-.])(?P<e>[2-9][0-9]{2})(?P=s1)(?P<f>[0-9]{4})",
     re.ASCII,
 )
@@ -437,8 +491,10 @@ def _phone_match(text: str, start: int, candidate: str) -> tuple[int, float] | N
     # Starts with 1-9 or "(1-9": only NANP, Brazilian or bare 10-digit (with a phone keyword) forms.
     m = _NANP_RE.match(candidate)
     if m is not None:
-        nanp = m.group("a", "b", "c") if m.group("a") else m.group("d", "e", "f")
-        if v.is_valid_nanp("".join(nanp)):  # type: ignore[arg-type]
+        if m.group("a") or m.group("s0"):
+            # "(793) 754-1882", "1-594-727-3957": written as a phone number, whatever the area code
+            return m.end(), 0.85
+        if v.is_valid_nanp("".join(m.group("d", "e", "f"))):  # type: ignore[arg-type]
             return m.end(), 0.85
     m = _BRAZIL_RE.match(candidate)
     if m is not None:
@@ -518,6 +574,86 @@ def _has_phone_context(text: str, start: int) -> bool:
     return any(word in window for word in _PHONE_CONTEXT)
 
 
+# Words that make the text around a number read like contact details.
+_CONTACT_WORDS = (*_PHONE_CONTEXT, "reach", "messag", "answer", "hotline", "landline", "helpline",
+                  "switchboard", "tél")  # fmt: skip
+_CONTACT_BEFORE_RE = re.compile(  # at the start of a word: "cell" is not in "Petrocelli"
+    r"(?<!\w)(?:" + "|".join(_CONTACT_WORDS) + ")"
+)
+_CONTACT_AFTER_RE = re.compile(
+    r"[ \-,(/:]{0,3}(?:office|fax|mobile|cell|home|work|phone|tel|desk|direct|landline|mobil|handy)\b",
+    re.IGNORECASE,
+)
+
+
+def _has_contact_context(text: str, start: int, end: int) -> bool:
+    """A contact word before the number (same clause; a label line such as "Phone:" right above
+    counts) or a line label right after it ("-Office", " fax", " (mobile)")."""
+    if _CONTACT_AFTER_RE.match(text, end, min(len(text), end + 16)):
+        return True
+    return _contact_before(text, start)
+
+
+def _contact_before(text: str, start: int) -> bool:
+    lo = base = max(0, start - 40)
+    window = text[lo:start].lower()
+    if not any(word in window for word in _CONTACT_WORDS):
+        return False  # the common case, decided with substring tests
+    lo = max(lo, text.rfind(CELL_SEP, lo, start) + 1)
+    line = text.rfind("\n", lo, start)
+    if line >= 0 and not text[line + 1 : start].strip():
+        start = line  # the number starts its line: look at the line above ("Phone:\n...")
+        line = text.rfind("\n", lo, start)
+    lo = max(lo, line + 1, text.rfind(";", lo, start) + 1, text.rfind("? ", lo, start) + 1)
+    stop = text.rfind(". ", lo, start)
+    if stop >= 0:
+        if text[max(lo, stop - 3) : stop].lower() in ("tel", "tél"):  # "Tel. 030 ..."
+            return True
+        lo = stop + 1
+    return _CONTACT_BEFORE_RE.search(window, lo - base, start - base) is not None
+
+
+def _contact_shape(text: str, start: int, candidate: str) -> tuple[int, float] | None:
+    """(length, confidence) of a number shaped like a phone number, in contact context only.
+
+    Shape: digit groups of 2-5 digits (the first may have 1-5, after ``+`` a country code),
+    separated by one space, ``-``, ``.`` or parentheses, consistently (``.`` and ``/`` are not
+    mixed with others), 7-15 digits in all; a single group needs 8-12 digits. Dates are refused.
+    """
+    if len(candidate.translate(_NON_DIGITS)) < 7:
+        return None
+    stop = start + len(candidate)
+    before = _contact_before(text, start)
+    if not before and _CONTACT_AFTER_RE.match(text, stop, min(len(text), stop + 16)) is None:
+        return None  # no contact word around: the common case, decided before parsing the groups
+    groups, seps = _phone_groups(candidate)
+    if not groups or seps[0] not in ("", "(", "+", "+("):
+        return None
+    digits = [candidate[a:b] for a, b in groups[:8]]
+    if _looks_like_date(digits) or (len(digits) == 4 and seps[1:4] == [".", ".", "."]):
+        return None  # a date, or four dotted groups (an IP-like string, a version)
+    if len(digits[0]) > 5 and len(digits) > 1 and len(digits[0]) + len(digits[1]) > 8:
+        return None
+    flags = _prefix_flags(seps[0], seps)
+    best: int | None = None
+    total = 0
+    for k, group in enumerate(digits):
+        if k and len(group) < 2:
+            break
+        total += len(group)
+        if total > 15:
+            break
+        low = 8 if k == 0 else 7
+        if total >= low and flags[k] and (k or total <= 12):
+            best = k
+    if best is None:
+        return None
+    end = groups[best][1]
+    if not before and not _CONTACT_AFTER_RE.match(text, start + end, min(len(text), start + end + 16)):
+        return None
+    return end, 0.7
+
+
 # ========================================================================================== secrets
 
 _TB = r"[A-Za-z0-9_\-]"  # a token character
@@ -567,19 +703,32 @@ _TOKEN_PASSES: tuple[tuple[str | None, re.Pattern[str], dict[str, int]], ...] = 
 
 _PEM_BEGIN_RE = re.compile(r"-----BEGIN (?P<label>(?:[A-Z0-9]{1,16} ){0,3}PRIVATE KEY(?: BLOCK)?)-----")
 _PEM_MAX_BODY = 16384
+# The body of a block whose END line is missing (truncated, pasted in part): base64 lines of at
+# least 16 characters (after optional "Proc-Type:"-style headers), or one long run on the same line.
+_PEM_OPEN_BODY_RE = re.compile(
+    r"(?:\r?\n[A-Za-z][A-Za-z\-]{2,30}: [^\n\x00]{1,200}+){0,4}+"
+    r"(?:(?:\r?\n[ \t]*[A-Za-z0-9+/=]{16,128}+(?=[ \t]*(?:\r?\n|\Z)))++|[ \t][A-Za-z0-9+/=]{40,16384}+)"
+)
+_HOOK_RE = re.compile(  # incoming-webhook URLs: whoever has the URL can post to the channel
+    r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_\-]{6,64}/[A-Za-z0-9_/\-]{8,256}+"
+    r"|discord(?:app)?\.com/api/webhooks/[0-9]{6,24}/[A-Za-z0-9_\-]{20,128}+"
+)
+_SCHEME_BEFORE_RE = re.compile(r"(?:https?://)?(?:www\.)?\Z")
+_BEARER_RE = re.compile(r"Bearer[ \t]+(?P<tok>[A-Za-z0-9._~+/\-]{16,4096}+=*)(?![A-Za-z0-9._~+/=\-])")
 _URL_CRED_RE = re.compile(r"://[^\s\x00:/@?#\[\]]{0,256}+:(?P<pw>[^\s\x00/@]{1,256}+)@(?=[\w\[])")
 
 #: Keys whose value is a secret in ``key = value`` / ``key: value`` / ``"key": "value"`` forms; a key
 #: may carry a prefix (``DB_PASSWORD``, ``userPassword``, ``client_secret``).
 _KV_KEYS = (
     "password", "passwd", "passphrase", "pwd", "secret", "secret_key", "secret_access_key", "api_key",
-    "api-key", "apikey", "private_key", "access_token", "auth_token",
+    "api-key", "apikey", "private_key", "access_token", "auth_token", "token", "access_key",
+    "signing_key", "encryption_key", "master_key", "client_secret",
 )  # fmt: skip
 _KV_RES = tuple(
     re.compile(
         # the separator, right after a key's last letter (d e t y n) and at most two quote/space chars
         f"{sep}(?:(?<=[detynDETYN]{sep})|(?<=[detynDETYN][\"' \t]{sep})|(?<=[detynDETYN][\"' \t]{{2}}{sep}))"
-        r"[ \t]*(?P<q>[\"']?)(?P<val>[^\s\x00\"';,&<>{}()\[\]]{6,256}+)"
+        r"[ \t]*(?:(?P<q>[\"'])(?P<qval>[^\s\x00\"']{6,256}+)|(?P<val>[^\s\x00\"';,&<>{}()\[\]]{6,256}+))"
     )
     for sep in ("=", ":")
 )
@@ -622,6 +771,15 @@ def secret_pass(text: str, out: list[Hit]) -> None:
                 out.append((start, m.end(), _R_SECRET, 0.99))
     if "-----BEGIN " in text:
         _pem(text, out)
+    if "hooks.slack.com/" in text or "/api/webhooks/" in text:
+        for m in _HOOK_RE.finditer(text):
+            scheme = _SCHEME_BEFORE_RE.search(text, max(0, m.start() - 12), m.start())
+            start = scheme.start() if scheme is not None else m.start()
+            out.append((start, m.end(), _R_SECRET, 0.99))
+    if "Bearer" in text:
+        for m in _BEARER_RE.finditer(text):
+            if _looks_secret(m.group("tok"), 2):
+                out.append((m.start("tok"), m.end("tok"), _R_SECRET, 0.85))
     if "://" in text:
         for m in _URL_CRED_RE.finditer(text):
             if _looks_secret(m.group("pw"), 1):
@@ -641,8 +799,9 @@ def _key_values(text: str, out: list[Hit]) -> None:
 
 
 def _key_value(text: str, m: re.Match[str], size: int, out: list[Hit]) -> None:
-    start, end = m.start("val"), m.end("val")
-    value = m.group("val")
+    group = "qval" if m.group("q") else "val"
+    start, end = m.start(group), m.end(group)
+    value = m.group(group)
     quote = m.group("q")
     if quote:
         if end >= size or text[end] != quote:
@@ -655,21 +814,77 @@ def _key_value(text: str, m: re.Match[str], size: int, out: list[Hit]) -> None:
 
 
 def _pem(text: str, out: list[Hit]) -> None:
-    next_end = -1
+    next_end = -1  # the next "-----END " at or after the current header
+    exhausted = False  # searched: there is no END marker further on
     for m in _PEM_BEGIN_RE.finditer(text):
-        if next_end < m.end():
+        if not exhausted and next_end < m.end():
             next_end = text.find("-----END ", m.end())
-            if next_end < 0:
-                return  # no END marker after this point: no complete block anywhere further
-        if next_end - m.end() > _PEM_MAX_BODY:
+            exhausted = next_end < 0
+        if not exhausted and next_end - m.end() <= _PEM_MAX_BODY:
+            footer = f"-----END {m.group('label')}-----"
+            body = text[m.end() : next_end]
+            if text.startswith(footer, next_end) and CELL_SEP not in body and "-----" not in body:
+                out.append((m.start(), next_end + len(footer), _R_SECRET, 1.0))
+                continue
+        # No matching END line: the key is still a key. Report the header and the body that follows.
+        body_m = _PEM_OPEN_BODY_RE.match(text, m.end())
+        if body_m is not None:
+            out.append((m.start(), body_m.end(), _R_SECRET, 0.95))
+
+
+# ========================================================================================== base64
+
+# Base64 is looked into only where it says so: a token that ends with '=' padding, or one that
+# follows a "base64," / "base64:" marker (data URIs, MIME parts, "…_b64" fields). Unpadded, unmarked
+# base64 is not decoded: any long alphanumeric token (ids, hashes, keys) would have to be, at a cost
+# on every text and with random hits in what it decodes to.
+_B64_PAD_RE = re.compile(r"=(?<=[A-Za-z0-9+/_\-]{16}=)=?(?![A-Za-z0-9+/=_\-])")
+_B64_MARK_RE = re.compile(r"64[,:][ \t]?(?P<tok>[A-Za-z0-9+/_\-]{16,8192}+=*)")  # after "base64" / "b64"
+_B64_REV_RE = re.compile(r"[A-Za-z0-9+/_\-]{16,8192}")  # the token, matched on the reversed text
+_B64_MAX = 8192
+
+
+def _decode_b64(token: str) -> str | None:
+    """The token's text if it decodes (standard or URL-safe alphabet) to printable UTF-8."""
+    import base64
+    import binascii
+
+    if len(token) % 4:
+        token += "=" * (-len(token) % 4)
+    try:
+        raw = base64.b64decode(token.replace("-", "+").replace("_", "/"), validate=True)
+        decoded = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    printable = sum(ch.isprintable() or ch in "\n\r\t" for ch in decoded)
+    return decoded if decoded and printable >= 0.95 * len(decoded) else None
+
+
+def base64_pass(text: str, out: list[Hit], active: frozenset[EntityType]) -> None:
+    """A finding over the whole encoded token, of the type found in what it decodes to."""
+    tokens: list[tuple[int, int]] = []
+    if "=" in text:
+        for m in _B64_PAD_RE.finditer(text):
+            body = _B64_REV_RE.match(text[max(0, m.start() - _B64_MAX) : m.start()][::-1])  # bounded
+            if body is not None:
+                tokens.append((m.start() - body.end(), m.end()))
+    if "64" in text:
+        for m in _B64_MARK_RE.finditer(text):
+            at = m.start()
+            if text[at - 4 : at].lower() == "base" or text[at - 1 : at] in ("b", "B"):
+                tokens.append(m.span("tok"))
+    seen: set[tuple[int, int]] = set()
+    for start, end in tokens:
+        if (start, end) in seen or (start > 0 and (text[start - 1].isalnum() or text[start - 1] in "+/")):
             continue
-        footer = f"-----END {m.group('label')}-----"
-        if not text.startswith(footer, next_end):
+        seen.add((start, end))
+        decoded = _decode_b64(text[start:end].rstrip("="))
+        if decoded is None:
             continue
-        body = text[m.end() : next_end]
-        if CELL_SEP in body or "-----" in body:
-            continue
-        out.append((m.start(), next_end + len(footer), _R_SECRET, 1.0))
+        inner = _run_passes(normalize(decoded)[0], active, nested=True)
+        for rank in sorted({h[2] for h in inner}):
+            confidence = max(h[3] for h in inner if h[2] == rank)
+            out.append((start, end, rank, round(confidence * 0.9, 4)))
 
 
 # =========================================================================================== driver
@@ -686,7 +901,20 @@ _NUMERIC = frozenset(
 
 
 def run_passes(text: str, active: frozenset[EntityType]) -> list[Hit]:
-    """All hits of the active types in ``text`` (overlaps not yet resolved)."""
+    """All hits of the active types in ``text`` (overlaps not yet resolved).
+
+    The passes run on the normalised text (:mod:`.normalize`); hits are mapped back to offsets
+    into ``text``.
+    """
+    norm, offsets = normalize(text)
+    hits = _run_passes(norm, active)
+    if offsets is not None and hits:
+        start, end = offsets.start, offsets.end
+        return [(start(s), end(e), r, c) for s, e, r, c in hits]
+    return hits
+
+
+def _run_passes(text: str, active: frozenset[EntityType], *, nested: bool = False) -> list[Hit]:
     hits: list[Hit] = []
     if EntityType.SECRET in active:
         secret_pass(text, hits)
@@ -696,4 +924,6 @@ def run_passes(text: str, active: frozenset[EntityType]) -> list[Hit]:
         numeric_pass(text, hits, active)
     if EntityType.IP_ADDRESS in active:
         ipv6_pass(text, hits)
+    if not nested and ("=" in text or "64" in text):
+        base64_pass(text, hits, active)
     return hits

@@ -21,6 +21,7 @@ __all__ = [
     "luhn_ok",
     "nsn_length_ok",
     "phone_country_code",
+    "ssn_shape_ok",
 ]
 
 # --------------------------------------------------------------------------------------------- cards
@@ -54,6 +55,8 @@ def card_brand(digits: str) -> str | None:
         return "discover" if 16 <= n <= 19 else None
     if 3500 <= p4 <= 3599:  # JCB (3528-3589 assigned; generators and test ranges use all of 35xx)
         return "jcb" if 16 <= n <= 19 else None
+    if p4 in (2131, 1800):  # JCB's older 15-digit numbers
+        return "jcb" if n == 15 else None
     if 300 <= p3 <= 305 or p2 in (36, 38, 39) or p4 == 3095:
         return "diners" if 14 <= n <= 19 else None
     if p2 == 62:
@@ -127,6 +130,13 @@ def is_valid_ssn(digits: str) -> bool:
     if digits[3:5] == "00" or digits[5:] == "0000":
         return False
     return digits not in _PLACEHOLDER_SSNS
+
+
+def ssn_shape_ok(digits: str) -> bool:
+    """Nine ASCII digits with no all-zero group: enough when the text itself says "SSN"."""
+    if len(digits) != 9 or not digits.isdigit() or not digits.isascii():
+        return False
+    return digits[:3] != "000" and digits[3:5] != "00" and digits[5:] != "0000"
 
 
 # ----------------------------------------------------------------------------------------------- IPs
@@ -232,7 +242,9 @@ def nsn_length_ok(country_code: str, nsn: str) -> bool:
     if not low <= len(nsn) <= high or len(country_code) + len(nsn) > 15:
         return False
     if country_code == "1":
-        return is_valid_nanp(nsn)
+        # "+1" and ten digits is written as a phone number: judged by shape, not by whether the
+        # area code or exchange is assigned (only the impossible leading 0/1 are refused)
+        return nsn[0] not in "01" and nsn[3] not in "01"
     # Only Italy keeps the leading 0 of landline numbers after the country code.
     return not (nsn[0] == "0" and country_code != "39")
 

@@ -114,9 +114,11 @@ def test_jwt_and_private_key_blocks() -> None:
     body = "\n".join(["MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw"] * 4)
     block = f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----"
     assert spans(f"key:\n{block}\nthanks") == [("SECRET", block)]
-    # a BEGIN without its END, or with another label, is not a block
-    assert spans(f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n") == []
-    assert spans(f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END EC PRIVATE KEY-----") == []
+    # a BEGIN without its END (truncated, pasted in part), or with another label, is still a key:
+    # the header and the base64 body that follows it
+    head = f"-----BEGIN RSA PRIVATE KEY-----\n{body}"
+    assert spans(f"{head}\n") == [("SECRET", head)]
+    assert spans(f"{head}\n-----END EC PRIVATE KEY-----") == [("SECRET", head)]
 
 
 NEGATIVES = [
