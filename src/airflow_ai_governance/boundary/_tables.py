@@ -59,6 +59,16 @@ def _values(w: Walk, values: list[Any], path_of: PathOf) -> list[Any] | None:
     rows: list[int] = []
     nested: list[int] = []
     for row, value in enumerate(values):
+        kind = type(value)
+        if kind is str:  # the common cases without scalar_text's ABC checks
+            if value:
+                texts.append(value)
+                rows.append(row)
+            continue
+        if kind is int and -(10**18) < value < 10**18:
+            texts.append(str(value))
+            rows.append(row)
+            continue
         try:
             text = scalar_text(value, None)
         except UnscannableData as exc:
@@ -128,7 +138,31 @@ def _cells(w: Walk, s: pd.Series, path_of: PathOf, base: Path) -> Any | None:
         return _categorical(w, s, path_of, base)
     if _skip_dtype(s.dtype):
         return None
+    if s.dtype.kind == "f" and not isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
+        return _floats(w, s, path_of)
     return _values(w, s.tolist(), path_of)
+
+
+def _floats(w: Walk, s: pd.Series, path_of: PathOf) -> list[Any] | None:
+    """A float64/32 column, vectorised: only integral values can hold a number an entity is made of
+    (a card, SSN or phone number read as a float); they are scanned as their digits."""
+    import numpy as np
+
+    values = s.to_numpy()
+    with np.errstate(invalid="ignore"):
+        integral = np.isfinite(values) & (np.floor(values) == values) & (np.abs(values) < 1e21)
+    rows = np.flatnonzero(integral).tolist()
+    if not rows:
+        return None
+    texts = [str(int(v)) for v in values[integral].tolist()]
+    new_texts = w.texts(texts, lambda i: path_of(rows[i]))
+    changed: list[Any] | None = None
+    if w.rebuild:
+        for i, new in enumerate(new_texts):
+            if new is not texts[i]:
+                changed = changed if changed is not None else s.tolist()
+                changed[rows[i]] = new
+    return changed
 
 
 def _new_index(old: pd.Index, labels: list[Any]) -> pd.Index:

@@ -8,7 +8,7 @@ What is text to the scanner:
 
 * ``str`` (and subclasses), mapping **keys** as well as values;
 * integers as their decimal form; ``Decimal`` and integral floats as their digits (a card number
-  read as ``float64`` or ``Decimal`` is still a card number), other floats as ``repr``;
+  read as ``float64`` or ``Decimal`` is still a card number), floats with a fraction hold no entity and are skipped;
 * ``bytes`` / ``bytearray`` / ``memoryview`` decoded as UTF-8 (undecodable bytes kept as escapes, so
   a redacted value encodes back losslessly); ``os.PathLike`` paths;
 * the fields of dataclasses and pydantic models (extra and private attributes too), the items of
@@ -154,7 +154,7 @@ def _float_text(value: float) -> str | None:
         return None
     if value.is_integer() and abs(value) < 1e21:
         return str(int(value))
-    return repr(value)
+    return None  # a fraction: no entity is written as one (a card, SSN or phone number is integral)
 
 
 def _decimal_text(value: Decimal) -> str | None:
@@ -266,10 +266,13 @@ class Walk:
         self.found = 0  # texts with findings so far
         self.changed = 0  # texts redacted so far
         self._key_cache: dict[str, list[Finding]] = {}
+        self._segments: dict[tuple[type, object], str | None] = {}
 
     # ------------------------------------------------------------------ texts
     def keep(self, found: list[Finding], path: Path) -> list[Finding]:
         """``found`` filtered to the wanted types, located at ``path``."""
+        if not found:
+            return found
         wanted = self.wanted
         if wanted is not None:
             found = [f for f in found if f.type in wanted]
@@ -337,8 +340,8 @@ class Walk:
                     result = self._key(b, key_at) if type(b) is str else self._visit(b, key_at)
                 else:
                     key, child = b
-                    hidden = self.found != top.mark or not _shown(key)
-                    child_path = _join(top.path, f"<key#{a}>") if hidden else _kchild(top.path, key)
+                    segment = None if self.found != top.mark else self._segment(key)
+                    child_path = (top.path, segment) if segment is not None else _join(top.path, f"<key#{a}>")
                     result = self._visit(child, child_path)
                 if isinstance(result, _Frame):
                     stack.append(result)
@@ -351,6 +354,20 @@ class Walk:
                 return built
             stack[-1].done.append(built)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _segment(self, key: object) -> str | None:
+        """The path segment showing ``key`` (``None``: it may hold matched text), cached per walk."""
+        cache_key = (type(key), key)
+        try:
+            return self._segments[cache_key]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable: cannot be a key anyway
+            return None
+        segment = _kchild(None, key)[1] if _shown(key) else None  # type: ignore[index]
+        if len(self._segments) < 65536:
+            self._segments[cache_key] = segment
+        return segment
 
     def _key(self, key: str, path: Path) -> str:
         """A string key: records repeat their keys, so each distinct key is scanned once."""
@@ -376,8 +393,20 @@ class Walk:
             return new if self.rebuild else node
         if kind is dict:
             return self._mapping(node, path)
-        if kind is list:
+        if kind is list or kind is tuple:
             return self._sequence(node, path, node, _build_sequence)
+        if kind is int and -(10**18) < node < 10**18:
+            text = str(node)
+            new = self.text(text, path)
+            return node if new is text or not self.rebuild else new
+        if node is None or kind is bool:
+            return node
+        if kind is float:
+            digits = _float_text(node)
+            if digits is None:
+                return node
+            new = self.text(digits, path)
+            return node if new is digits or not self.rebuild else new
         text = scalar_text(node, path)
         if text is None:
             return node
@@ -423,7 +452,7 @@ class Walk:
             todo.append((_VALUE, i, (k, v)))
         return self._frame(node, path, todo, _build_mapping)
 
-    def _sequence(self, node: Any, path: Path, items: list[Any], build: Callable[..., Any]) -> _Frame:
+    def _sequence(self, node: Any, path: Path, items: Sequence[Any], build: Callable[..., Any]) -> _Frame:
         todo = [(_CHILD, (path, f"[{i}]"), child) for i, child in enumerate(items)]
         return self._frame(node, path, todo, build)
 
