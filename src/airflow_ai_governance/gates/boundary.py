@@ -212,6 +212,13 @@ def _input_hash(data: Any, clear_findings: bool) -> str | None:
     SHA-256 of a small record is reversed by trying every SSN or phone number. No key: no hash."""
     if not clear_findings:
         return _plain_hash(data)
+    return keyed_data_hash(data)
+
+
+def keyed_data_hash(data: Any) -> str | None:
+    """HMAC-SHA256 (hex) of the canonical JSON of ``data`` under the redaction key, any depth;
+    ``None`` without a configured key. For hashes of data that may hold personal data in clear
+    (what a model saw): unlike SHA-256, it cannot be reversed by trying values."""
     key = configured_redaction_key()
     if key is None:
         return None
