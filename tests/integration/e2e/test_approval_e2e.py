@@ -86,3 +86,24 @@ def test_forged_approval_does_not_pass_on_a_real_airflow(
     ]
     assert {'"reviewer":"lena"' in e.payload or '"reviewer":"eric"' in e.payload for e in ignored} == {True}
     assert len(ignored) == 2
+
+
+def test_an_unanswered_request_escalates_and_closes_as_timeout_in_the_record(
+    airflow_cluster: AirflowCluster, e2e_sidecar_db_url: str
+) -> None:
+    """The request record the inbox reads follows the gate on a real Airflow: opened, escalated
+    (level 1, 2), closed as ``timeout`` with a ``timeout`` decision; never approved."""
+    from airflow_ai_governance.store import ApprovalDecision, ApprovalRequest
+
+    client = airflow_cluster.client(timeout=120.0)
+    dag_id, task_id = "aigov_e2e_escalation", "e2e_escalation.approval"
+    client.wait_for_dag(dag_id, timeout=120)
+    client.unpause(dag_id)
+    run_id = client.trigger(dag_id)
+    assert client.wait_for_run(dag_id, run_id, timeout=300) == "failed"
+    assert client.task_instances(dag_id, run_id)[task_id] == "failed"
+    (request,) = _sidecar(e2e_sidecar_db_url, ApprovalRequest, dag_id=dag_id, run_id=run_id)
+    assert (request.status, request.approvers) == ("timeout", [])
+    assert request.level >= 1 and request.closed_at is not None
+    decisions = _sidecar(e2e_sidecar_db_url, ApprovalDecision, dag_id=dag_id, run_id=run_id)
+    assert [(d.reviewer, d.choice) for d in decisions] == [("(timeout)", "timeout")]

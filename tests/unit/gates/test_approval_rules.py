@@ -254,3 +254,30 @@ def test_an_accepted_edit_restarts_the_quorum_on_its_hash(registered: str) -> No
         output_hash(edited),
         ("eric", "lena"),
     )
+
+
+def test_an_answer_left_over_from_an_earlier_try_is_recorded_not_counted(registered: str) -> None:
+    """A retry starts the quorum over; the answer Airflow still holds from the failed try is
+    recorded as not counted (never silently dropped)."""
+    from types import SimpleNamespace
+
+    from airflow_ai_governance.gates import TaskRef, preflight
+    from airflow_ai_governance.gates.approval import report_leftover_answer
+
+    ctx = preflight(
+        "product-claims",
+        TaskRef("claims", "r1", "approval", try_number=2),
+        gate="human_approval",
+        db=registered,
+    )
+    detail = SimpleNamespace(
+        response_received=True,
+        responded_by_user=SimpleNamespace(id="lena", name="Lena"),
+        responded_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
+        chosen_options=["Approve"],
+    )
+    report_leftover_answer(ctx, detail)
+    (event,) = _ignored(registered)
+    assert event["try_number"] == 2 and event["chosen"] == ["Approve"]
+    assert "starts the quorum over" in str(event["reason"])
+    assert list_approvals(registered, "claims", "r1", "approval") == []

@@ -244,3 +244,15 @@ def test_approval_request_opens_updates_and_closes(db_url: str, use_case: str) -
     ]
     with pytest.raises(ValueError, match="status must be one of"):
         save_approval_request(db_url, **common, output_hash="h1", output=[], status="done")
+
+
+def test_close_approval_request_closes_an_open_request_once(db_url: str, use_case: str) -> None:
+    from airflow_ai_governance.store import close_approval_request, save_approval_request
+
+    common = {"use_case_id": use_case, "policy_version": 1, **TI, "approvals_needed": 1}
+    save_approval_request(db_url, **common, output_hash="h1", output=[])
+    assert close_approval_request(db_url, **TI, try_number=2) is None  # no such try
+    closed = close_approval_request(db_url, **TI, try_number=1)
+    assert closed is not None and (closed.status, closed.closed_at is not None) == ("closed", True)
+    assert close_approval_request(db_url, **TI, try_number=1, status="timeout") is None  # already closed
+    assert _event_types(db_url) == ["approval_request_opened", "approval_request_closed"]
