@@ -82,6 +82,20 @@ def test_forged_approvals_written_upstream_never_pass_the_gate(
     assert request[0] == "rejected"
     assert json.loads(request[1]) == []  # lena approved, then eric rejected: the run ends rejected
     assert request[2] == 2
+    # The review page lists every row, and marks the forged ones as not counted
+    from airflow_ai_governance.plugins.access import Viewer
+    from airflow_ai_governance.plugins.queries import review
+    from airflow_ai_governance.store import session_scope
+
+    admin = Viewer(user_id="admin", name="admin", roles=("ADMIN",), governance=True, dag_ids=None)
+    with session_scope(governed_sidecar, readonly=True) as session:
+        shown = review(session, admin, dag.dag_id, dag_run.run_id, task_id, -1).decisions
+    forged = {p["decision_id"] for _, p in ignored}
+    assert len([d for d in shown if not d.counted]) == len(forged) > 0
+    assert sorted((d.reviewer, d.choice) for d in shown if d.counted) == [
+        ("eric", "reject"),
+        ("lena", "approve"),
+    ]
 
 
 def _claims_of(run_id: str) -> list[dict[str, Any]]:

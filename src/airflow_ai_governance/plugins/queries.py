@@ -622,9 +622,10 @@ def _gate_results(
     return boundary, standard
 
 
-def _decision(d: ApprovalDecision) -> s.DecisionOut:
+def _decision(d: ApprovalDecision, *, counted: bool = True) -> s.DecisionOut:
     edits = d.edits or {}
     return s.DecisionOut(
+        counted=counted,
         reviewer=d.reviewer,
         choice=d.choice,
         comment=d.comment,
@@ -696,6 +697,7 @@ def review(
         )
     )
     timeline: list[s.TimelineEntry] = []
+    ignored: set[int] = set()  # decision rows the gate reported as not counted
     if r.governed_run_id:
         events = session.scalars(
             sa.select(AuditEvent)
@@ -707,6 +709,8 @@ def review(
         )
         for e in events:
             payload = json.loads(e.payload)
+            if e.event_type == "approval_ignored" and isinstance(payload.get("decision_id"), int):
+                ignored.add(payload["decision_id"])
             timeline.append(
                 s.TimelineEntry(
                     at=e.at, actor=e.actor, event_type=e.event_type, summary=_summary(e.event_type, payload)
@@ -731,7 +735,7 @@ def review(
         ),
         boundary=boundary,
         output_standard=standard,
-        decisions=[_decision(d) for d in decisions],
+        decisions=[_decision(d, counted=d.id not in ignored) for d in decisions],
         edits=[_decision(d) for d in decisions if d.edits],
         timeline=timeline,
         # who has answered: the approvals the gate counted (decision rows are a record, and may
@@ -793,7 +797,7 @@ def run_detail(session: Session, viewer: Viewer, governed_run_id: str) -> s.RunD
         input_hash=run.input_hash,
         output_hash=run.output_hash,
         details=run.details,
-        decisions=[_decision(d) for d in decisions],
+        decisions=[_decision(d, counted=d.id not in ignored) for d in decisions],
     )
 
 

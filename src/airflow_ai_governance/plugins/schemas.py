@@ -125,6 +125,11 @@ class DecisionOut(_Out):
     output_hash: str
     at: datetime
     diff: str | None = Field(default=None, description="The reviewer's edit of the output, as a diff.")
+    counted: bool = Field(
+        default=True,
+        description="False for a row the approval gate ignored: no answer Airflow delivered to the task "
+        "corroborates it (written by another task, by SQL, or for another try).",
+    )
 
 
 class RunDetail(RunOut):
