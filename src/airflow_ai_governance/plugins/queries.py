@@ -797,7 +797,7 @@ def run_detail(session: Session, viewer: Viewer, governed_run_id: str) -> s.RunD
         input_hash=run.input_hash,
         output_hash=run.output_hash,
         details=run.details,
-        decisions=[_decision(d, counted=d.id not in ignored) for d in decisions],
+        decisions=[_decision(d) for d in decisions],
     )
 
 
