@@ -36,7 +36,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -269,31 +269,42 @@ def append_events(db: DB, events: Sequence[NewAuditEvent]) -> list[AuditEventRec
     if not events:
         return []
     key = audit_chain_key()  # fail closed before any write: no key, no event
-    # Everything that does not depend on the chain's tail is done before taking the lock.
-    prepared = [(event, str(uuid.uuid4()), canonical_json(dict(event.payload or {}))) for event in events]
+    # Everything that does not depend on the chain's tail is done before taking the lock, the
+    # canonical JSON of the MAC's fixed fields included (see :func:`_mac_message`).
+    prepared = []
+    for event in events:
+        event_id, payload = str(uuid.uuid4()), canonical_json(dict(event.payload or {}))
+        fixed = canonical_json(
+            [event.use_case_id, event.governed_run_id, event.actor, event.event_type, payload]
+        )
+        prepared.append((event, event_id, payload, canonical_json(event_id), fixed[1:-1]))
+    key_json = canonical_json(key.key_id)
     with session_scope(db) as session:
         session.flush()  # the caller's pending rows go first
         conn = session.connection()
         seq, prev_hash = _lock_tail(conn)  # held until commit
         at = utcnow()  # taken under the lock, so ``at`` never decreases along the chain
+        at_json = canonical_json(iso(at))
         records = []
-        for event, event_id, payload in prepared:
+        for event, event_id, payload, event_id_json, fixed in prepared:
             seq += 1
-            unsealed = AuditEventRecord(
-                seq,
-                event_id,
-                at,
-                event.use_case_id,
-                event.governed_run_id,
-                event.actor,
-                event.event_type,
-                payload,
-                prev_hash,
-                hash="",
-                key_id=key.key_id,
+            link = key.mac(_mac_message(seq, event_id_json, at_json, fixed, prev_hash, key_json))
+            records.append(
+                AuditEventRecord(
+                    seq,
+                    event_id,
+                    at,
+                    event.use_case_id,
+                    event.governed_run_id,
+                    event.actor,
+                    event.event_type,
+                    payload,
+                    prev_hash,
+                    link,
+                    key.key_id,
+                )
             )
-            records.append(replace(unsealed, hash=key.mac_of(unsealed)))
-            prev_hash = records[-1].hash
+            prev_hash = link
         conn.execute(_TABLE.insert(), [r.as_row() for r in records])
     return records
 
@@ -315,6 +326,19 @@ def seal_unkeyed(db: DB) -> AuditEventRecord | None:
             actor="aigov db upgrade",
             payload={"unkeyed_head_seq": tail.seq, "unkeyed_head_hash": tail.hash},
         )
+
+
+_TAG_JSON = canonical_json(MAC_TAG)
+
+
+def _mac_message(
+    seq: int, event_id_json: str, at_json: str, fixed: str, prev_hash: str, key_json: str
+) -> bytes:
+    """``canonical_json([MAC_TAG, seq, event_id, at, use_case_id, governed_run_id, actor,
+    event_type, payload, prev_hash, key_id])`` (what :meth:`ChainKey.mac_of` MACs), assembled from
+    parts serialized before the chain lock was taken: a JSON array is its elements joined by ``,``.
+    ``fixed`` is the elements use_case_id..payload; ``prev_hash`` is hex (needs no escaping)."""
+    return f'[{_TAG_JSON},{seq},{event_id_json},{at_json},{fixed},"{prev_hash}",{key_json}]'.encode()
 
 
 def _lock_tail(conn: Connection) -> tuple[int, str]:

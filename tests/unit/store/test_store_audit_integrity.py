@@ -407,3 +407,18 @@ def test_a_waiting_run_does_not_resume_on_a_tampered_registry(live: str, tamper:
         RegistryTampered, match="registry state is 'production' but the audit chain gives 'suspended'"
     ):
         resume(ctx.governed_run_id, TaskRef("d", "r", "t"), gate="human_approval", db=live)
+
+
+def test_the_mac_assembled_under_the_lock_is_the_mac_of_the_event(sqlite_url: str) -> None:
+    """append_events serializes the fixed fields before taking the chain lock; the result must be
+    exactly the MAC of the canonical event (what verify recomputes)."""
+    from airflow_ai_governance.store.audit import audit_chain_key
+
+    events = [
+        NewAuditEvent('é "quoted" \\ type', "Zoë\u2028", {"k": ["\u0000", 1.5, None]}, "uc-ü", None),
+        NewAuditEvent("plain", "a", None, None, "run-1"),
+    ]
+    key = audit_chain_key()
+    for record in append_events(sqlite_url, events):
+        assert record.hash == key.mac_of(record)
+    assert verify_chain(sqlite_url).ok
