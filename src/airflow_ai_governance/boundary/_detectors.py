@@ -297,7 +297,9 @@ _ABBREVIATION_RE = re.compile(r"(?<![^\W\d_])(soc|sec|no|nr|num|tel)\. ")
 
 def _ssn_context(text: str, start: int) -> bool:
     """An SSN keyword before ``start`` in the same clause ("Soc. Sec. No." is one phrase)."""
-    window = _ABBREVIATION_RE.sub(r"\1  ", _window_before(text, start, 40))
+    window = _window_before(text, start, 40)
+    if ". " in window:
+        window = _ABBREVIATION_RE.sub(r"\1  ", window)
     cut = max(window.rfind("\n"), window.rfind(". "), window.rfind(";"))
     if cut >= 0:
         window = window[cut + 1 :]
@@ -315,7 +317,7 @@ def _ssn_hit(text: str, start: int, candidate: str, bare: bool) -> Hit | None:
         if candidate[3] == " " and text[end : end + 1] == " " and text[end + 1 : end + 2].isdigit():
             return None  # "200 01 0001 00": the first groups of a longer spaced number
     if v.is_valid_ssn(digits):
-        if not bare and _has_contact_context(text, start, end) and not _ssn_context(text, start):
+        if not bare and not _ssn_context(text, start) and _has_contact_context(text, start, end):
             return None  # "call me at 200 01 0001": the words around it say phone number
         return (start, end, _R_SSN, confidence)
     if v.ssn_shape_ok(digits) and (bare or _ssn_context(text, start)):
