@@ -250,9 +250,9 @@ def numeric_pass(text: str, out: list[Hit], active: frozenset[EntityType]) -> No
             if want_phone and start >= phone_end:
                 phone_end = _phone_at(text, start, m.group(), out) or phone_end
             # Whether or not it was a phone number, something of higher priority (a card, an IP)
-            # may start inside the run: scan on after its opening bracket or '+' ("(515-50-8646)"
+            # may start inside the run: scan on after its opening bracket ("(515-50-8646)"
             # is an SSN in brackets), else after its first digit group.
-            pos = start + 1 if text[start] in "+(" else _FIRST_GROUP_RE.match(text, start).end()  # type: ignore[union-attr]
+            pos = start + 1 if text[start] == "(" else _FIRST_GROUP_RE.match(text, start).end()  # type: ignore[union-attr]
             continue
         if kind == "iban":
             if want_iban:
@@ -297,7 +297,9 @@ _ABBREVIATION_RE = re.compile(r"(?<![^\W\d_])(soc|sec|no|nr|num|tel)\. ")
 
 def _ssn_context(text: str, start: int) -> bool:
     """An SSN keyword before ``start`` in the same clause ("Soc. Sec. No." is one phrase)."""
-    window = _ABBREVIATION_RE.sub(r"\1  ", _window_before(text, start, 40))
+    window = _window_before(text, start, 40)
+    if ". " in window:
+        window = _ABBREVIATION_RE.sub(r"\1  ", window)
     cut = max(window.rfind("\n"), window.rfind(". "), window.rfind(";"))
     if cut >= 0:
         window = window[cut + 1 :]
@@ -315,7 +317,7 @@ def _ssn_hit(text: str, start: int, candidate: str, bare: bool) -> Hit | None:
         if candidate[3] == " " and text[end : end + 1] == " " and text[end + 1 : end + 2].isdigit():
             return None  # "200 01 0001 00": the first groups of a longer spaced number
     if v.is_valid_ssn(digits):
-        if not bare and _has_contact_context(text, start, end) and not _ssn_context(text, start):
+        if not bare and not _ssn_context(text, start) and _has_contact_context(text, start, end):
             return None  # "call me at 200 01 0001": the words around it say phone number
         return (start, end, _R_SSN, confidence)
     if v.ssn_shape_ok(digits) and (bare or _ssn_context(text, start)):
@@ -577,9 +579,27 @@ def _has_phone_context(text: str, start: int) -> bool:
 # Words that make the text around a number read like contact details.
 _CONTACT_WORDS = (*_PHONE_CONTEXT, "reach", "messag", "answer", "hotline", "landline", "helpline",
                   "switchboard", "tél")  # fmt: skip
-_CONTACT_BEFORE_RE = re.compile(  # at the start of a word: "cell" is not in "Petrocelli"
-    r"(?<!\w)(?:" + "|".join(_CONTACT_WORDS) + ")"
-)
+
+
+def _trie_pattern(words: tuple[str, ...]) -> str:
+    """One regex alternative per first character, recursively: CPython's engine then rejects a
+    position with one set test instead of trying every word (5-10x faster on short windows)."""
+    heads: dict[str, list[str]] = {}
+    for word in words:
+        if word:
+            heads.setdefault(word[0], []).append(word[1:])
+    alternatives = []
+    for head, tails in sorted(heads.items()):
+        rest = _trie_pattern(tuple(tails))
+        optional = "" in tails
+        if rest:
+            alternatives.append(re.escape(head) + (f"(?:{rest})?" if optional else f"(?:{rest})"))
+        else:
+            alternatives.append(re.escape(head))
+    return "|".join(alternatives)
+
+
+_CONTACT_WORD_RE = re.compile(f"(?:{_trie_pattern(_CONTACT_WORDS)})")  # on lower-cased text
 _CONTACT_AFTER_RE = re.compile(
     r"[ \-,(/:]{0,3}(?:office|fax|mobile|cell|home|work|phone|tel|desk|direct|landline|mobil|handy)\b",
     re.IGNORECASE,
@@ -597,8 +617,8 @@ def _has_contact_context(text: str, start: int, end: int) -> bool:
 def _contact_before(text: str, start: int) -> bool:
     lo = base = max(0, start - 40)
     window = text[lo:start].lower()
-    if not any(word in window for word in _CONTACT_WORDS):
-        return False  # the common case, decided with substring tests
+    if _CONTACT_WORD_RE.search(window) is None:
+        return False  # the common case
     lo = max(lo, text.rfind(CELL_SEP, lo, start) + 1)
     line = text.rfind("\n", lo, start)
     if line >= 0 and not text[line + 1 : start].strip():
@@ -610,7 +630,18 @@ def _contact_before(text: str, start: int) -> bool:
         if text[max(lo, stop - 3) : stop].lower() in ("tel", "tél"):  # "Tel. 030 ..."
             return True
         lo = stop + 1
-    return _CONTACT_BEFORE_RE.search(window, lo - base, start - base) is not None
+    for m in _CONTACT_WORD_RE.finditer(window, lo - base, start - base):
+        i = m.start()
+        if i == 0 or not window[i - 1].isalnum():  # at the start of a word: not "Petrocelli"
+            return True
+    return False
+
+
+_DATE_START_RE = re.compile(  # 2024-03-15, 15.03.2024, 3/15/24 (a quick reject before the context)
+    r"(?:(?:19|20)[0-9]{2}[\-./](?:0?[1-9]|1[0-2])[\-./](?:0?[1-9]|[12][0-9]|3[01])"
+    r"|(?:0?[1-9]|[12][0-9]|3[01])[\-./](?:0?[1-9]|[12][0-9]|3[01])[\-./](?:19|20)?[0-9]{2})"
+    r"(?![0-9]|[\-./][0-9])"
+)
 
 
 def _contact_shape(text: str, start: int, candidate: str) -> tuple[int, float] | None:
@@ -620,7 +651,7 @@ def _contact_shape(text: str, start: int, candidate: str) -> tuple[int, float] |
     separated by one space, ``-``, ``.`` or parentheses, consistently (``.`` and ``/`` are not
     mixed with others), 7-15 digits in all; a single group needs 8-12 digits. Dates are refused.
     """
-    if len(candidate.translate(_NON_DIGITS)) < 7:
+    if len(candidate.translate(_NON_DIGITS)) < 7 or _DATE_START_RE.match(candidate):
         return None
     stop = start + len(candidate)
     before = _contact_before(text, start)
@@ -868,7 +899,7 @@ def base64_pass(text: str, out: list[Hit], active: frozenset[EntityType]) -> Non
             body = _B64_REV_RE.match(text[max(0, m.start() - _B64_MAX) : m.start()][::-1])  # bounded
             if body is not None:
                 tokens.append((m.start() - body.end(), m.end()))
-    if "64" in text:
+    if "64" in text and ("ase64" in text or "b64" in text or "B64" in text):
         for m in _B64_MARK_RE.finditer(text):
             at = m.start()
             if text[at - 4 : at].lower() == "base" or text[at - 1 : at] in ("b", "B"):
@@ -924,6 +955,6 @@ def _run_passes(text: str, active: frozenset[EntityType], *, nested: bool = Fals
         numeric_pass(text, hits, active)
     if EntityType.IP_ADDRESS in active:
         ipv6_pass(text, hits)
-    if not nested and ("=" in text or "64" in text):
+    if not nested and ("=" in text or "ase64" in text or "b64" in text or "B64" in text):
         base64_pass(text, hits, active)
     return hits

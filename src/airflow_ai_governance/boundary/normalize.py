@@ -28,9 +28,9 @@ from functools import lru_cache
 
 __all__ = ["OffsetMap", "normalize"]
 
-# Characters that can never need rewriting: printable ASCII except TAB, Latin-1 letters and the
-# common Latin Extended-A letters (NFKC leaves them alone). Everything else is looked at.
-_MAYBE_RE = re.compile("[\t\u00a0-\u00bf\u0132\u0133\u013f\u0140\u0149\u017f\u0180-\U0010ffff]")
+# Characters that can never need rewriting: ASCII except TAB, and the Latin-1 letters (NFKC leaves
+# them alone). Everything else is looked at (once per distinct character, the answer is cached).
+_MAYBE_RE = re.compile("[\t\u00a0-\u00bf\u0100-\U0010ffff]")
 
 _MINUS_SIGNS = frozenset("\u2212\u2796\ufe63\uff0d")
 
