@@ -269,9 +269,10 @@ def numeric_pass(text: str, out: list[Hit], active: frozenset[EntityType]) -> No
         elif kind == "card":
             if want_card:
                 digits = m.group().translate(_NON_DIGITS)
-                if v.is_valid_card(digits):
+                if v.is_valid_card(digits) and len(digits) > 12:
                     out.append((start, pos, _R_CARD, 0.99))
                     continue
+                # 12 digits (Maestro's shortest) are as common as serial numbers: only with a card word
                 if v.luhn_ok(digits) and len(set(digits)) > 1 and _has_context(text, start, _CARD_WORDS):
                     # a Luhn-valid number the text calls a card, outside the IIN table
                     out.append((start, pos, _R_CARD, 0.8))

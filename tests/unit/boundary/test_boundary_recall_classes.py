@@ -339,3 +339,11 @@ def test_unmarked_unpadded_base64_is_not_decoded() -> None:
     unpadded = base64.b64encode(b"mail jane@example.com").decode()  # 21 bytes: no padding
     assert not unpadded.endswith("=")
     assert found(f"x {unpadded} y") == set()
+
+
+def test_twelve_digit_numbers_need_a_card_word() -> None:
+    """Maestro's 12-digit numbers are as common as serial numbers: found only after a card word
+    (a Luhn-valid serial in the own corpus, seed 4242, was reported as a card)."""
+    assert luhn_ok("699220139819")
+    assert found("serial 6992 2013 9819.") == set()
+    assert ("CREDIT_CARD", "6992 2013 9819") in found("Maestro card 6992 2013 9819.")
