@@ -312,6 +312,13 @@ def test_inline_gates_run_in_one_task_with_one_record(
     assert json.loads(checks[0][2])["found"] == {"EMAIL_ADDRESS": 1, "PHONE_NUMBER": 1}
     # the callable was given the redacted text: its input hash is not the hash of the original
     assert input_hash != hash_of({"args": [NOTES_WITH_CONTACTS], "kwargs": {}})
+    # and it is keyed (HMAC under the redaction key), not a SHA-256 anyone could recompute by guessing
+    from airflow_ai_governance.boundary import apply_boundary
+    from airflow_ai_governance.gates.boundary import keyed_data_hash
+
+    seen = apply_boundary(NOTES_WITH_CONTACTS, {"EMAIL_ADDRESS": "redact", "PHONE_NUMBER": "redact"}).data
+    assert input_hash == keyed_data_hash({"args": [seen], "kwargs": {}})
+    assert input_hash != hash_of({"args": [seen], "kwargs": {}})
     dump = json.dumps([list(r) for r in _rows(governed_sidecar, "SELECT payload FROM audit_event")])
     assert "alina.berg@example.com" not in dump
     _verify(governed_sidecar)

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_ai_governance.gates.boundary import keyed_data_hash
 from airflow_ai_governance.gates.preflight import output_hash
 
 
@@ -77,7 +78,9 @@ def call_record(
         output = result.output
         fields.update(from_agent_result(result))
     fields["prompt_hash"] = text_hash(prompt) if prompt else None
-    fields["input_hash"] = output_hash(inputs)
+    # keyed: what the model saw may hold values the policy records in clear (SHA-256 could be
+    # reversed by trying values); None without a redaction key
+    fields["input_hash"] = keyed_data_hash(inputs)
     fields["output_hash"] = output_hash(output)
     fields["latency_ms"] = round(latency_ms, 3)
     return output, {k: v for k, v in fields.items() if v is not None}

@@ -10,6 +10,7 @@ from airflow.providers.common.ai.operators.llm import LLMOperator
 
 from airflow_ai_governance.gates import GovernedRunContext, output_hash
 from airflow_ai_governance.gates.ai_task import from_agent_result, text_hash
+from airflow_ai_governance.gates.boundary import keyed_data_hash
 from airflow_ai_governance.operators.base import GovernedMixin
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ class LLMGovernanceMixin(GovernedMixin):
     def _run_llm(self, context: Context, agent: Any, user_prompt: Any, *, usage_limits: Any) -> Any:
         if user_prompt is not getattr(self, "_checked_prompt", None):  # not what the boundary saw
             user_prompt = self.guard_ai_input(self._governed, user_prompt)
-        self._llm_call["input_hash"] = output_hash(user_prompt)
+        self._llm_call["input_hash"] = keyed_data_hash(user_prompt)  # keyed: see gates.ai_task
         started = time.perf_counter()
         result = super()._run_llm(context, agent, user_prompt, usage_limits=usage_limits)  # type: ignore[misc]
         self._llm_call.update(
