@@ -165,14 +165,14 @@ def export_command(args: argparse.Namespace) -> int:
     from airflow_ai_governance.store import export_events, get_engine, session_scope
     from airflow_ai_governance.store.registry import get_use_case
 
-    if args.use_case:
-        with session_scope(args.db_url, readonly=True) as session:
-            get_use_case(session, args.use_case)  # an unknown id is an error, not "exported 0"
     events = export_events(
         get_engine(args.db_url), use_case_id=args.use_case, since=args.since, until=args.until
     )
     with _open_output(args.output) as out:
         count = _write_lines(events, out, args.format)
+    if args.use_case and not count:
+        with session_scope(args.db_url, readonly=True) as session:
+            get_use_case(session, args.use_case)  # an unknown id is an error, not "exported 0"
     print(f"exported {count} audit events", file=sys.stderr)
     return EXIT_OK
 

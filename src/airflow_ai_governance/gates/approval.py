@@ -417,10 +417,7 @@ def record_decision(
     record_approval(
         ctx.db,
         use_case_id=ctx.use_case_id,
-        dag_id=t.dag_id,
-        run_id=t.run_id,
-        task_id=t.task_id,
-        map_index=t.map_index,
+        **t.as_dict(),
         reviewer=reviewer,
         choice=choice,
         comment=comment,

@@ -106,14 +106,7 @@ class HumanApprovalOperator(GovernedMixin, HITLOperator):
         t = ctx.task
         digest = output_hash(self.ai_output)
         if t.try_number > 1:  # a retry starts the quorum over: what an earlier try counted is gone
-            close_approval_request(
-                ctx.db,
-                dag_id=t.dag_id,
-                run_id=t.run_id,
-                task_id=t.task_id,
-                map_index=t.map_index,
-                try_number=t.try_number - 1,
-            )
+            close_approval_request(ctx.db, **t.as_dict(), try_number=t.try_number - 1)
             self._report_leftover_answer(context, ctx)
         # Rows already in the sidecar for this task instance were not delivered to this try.
         reported = report_uncounted(ctx, ())
@@ -266,10 +259,7 @@ class HumanApprovalOperator(GovernedMixin, HITLOperator):
             ctx.db,
             use_case_id=ctx.use_case_id,
             policy_version=ctx.policy_version,
-            dag_id=t.dag_id,
-            run_id=t.run_id,
-            task_id=t.task_id,
-            map_index=t.map_index,
+            **t.as_dict(),
             try_number=t.try_number,
             output_hash=digest,
             output=_jsonable(output),
@@ -285,15 +275,7 @@ class HumanApprovalOperator(GovernedMixin, HITLOperator):
         """Best effort: the request of this try is closed when the gate cannot go on."""
         try:
             t = task_ref(context)
-            close_approval_request(
-                None,
-                dag_id=t.dag_id,
-                run_id=t.run_id,
-                task_id=t.task_id,
-                map_index=t.map_index,
-                try_number=t.try_number,
-                status=status,
-            )
+            close_approval_request(None, **t.as_dict(), try_number=t.try_number, status=status)
         except Exception:  # the sidecar may be what failed: the original error is what matters
             self.log.exception("Could not close the approval request record")
 

@@ -14,6 +14,7 @@ Cli = Callable[..., tuple[int, str, str]]
 def test_db_upgrade_creates_then_reports_up_to_date(run_cli: Cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
     monkeypatch.delenv("AIRFLOW__AI_GOVERNANCE__AUDIT_KEY")  # the tests' key: none configured here
+    monkeypatch.delenv("AIRFLOW__AI_GOVERNANCE__REDACTION_KEY")
     url = f"sqlite:///{tmp_path / 'new' / 'dir' / 'gov.db'}"
     code, out, _ = run_cli("--db-url", url, "db", "upgrade")
     assert (code, out.splitlines()) == (
