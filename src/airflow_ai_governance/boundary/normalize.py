@@ -110,6 +110,6 @@ def normalize(text: str) -> tuple[str, OffsetMap | None]:
         return text, None
     parts.append(text[last:])
     normalised = "".join(parts)
-    if shift == 0:  # same length everywhere: offsets are the same
+    if all(e[1] == 1 for e in edits):  # one character for one everywhere: offsets are the same
         return normalised, None
     return normalised, OffsetMap(edits)
